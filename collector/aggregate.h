@@ -1,0 +1,51 @@
+#ifndef HOPLAT_COLLECTOR_AGGREGATE_H_
+#define HOPLAT_COLLECTOR_AGGREGATE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "collector/histogram.h"
+
+namespace hoplat {
+
+// What one per-minute aggregate row describes. The key names nodes by id,
+// joined with '>' (node ids cannot contain it):
+enum class AggKind : int {
+  kPath = 1,        // "r1>r2>r3": first arrival to last exit, per exact path
+  kSpan = 2,        // "r1>r3": arrival at r1 to exit at r3, over every path through both
+  kHop = 3,         // "r1>r2": consecutive nodes, r2 arrival minus r1 exit
+  kResidence = 4,   // "r1": exit minus arrival inside r1
+  kSingleNode = 5,  // "r1": packets only r1 saw (packets counts them)
+};
+
+inline constexpr int64_t kNsPerMinute = 60'000'000'000;
+
+// A latency distribution plus what does not belong in it.
+struct LatencyAggregate {
+  Histogram latency;          // non-negative samples
+  uint64_t packets = 0;       // samples offered, including clock errors
+  uint64_t clock_errors = 0;  // negative samples: counted, never added
+  uint64_t slowest_hash = 0;  // hash of the packet with the largest sample
+
+  void Add(int64_t value, uint64_t hash) {
+    ++packets;
+    if (value < 0) {
+      ++clock_errors;
+      return;
+    }
+    if (latency.count() == 0 || value > latency.max()) slowest_hash = hash;
+    latency.Add(value);
+  }
+  void Merge(const LatencyAggregate& o) {
+    if (o.latency.count() > 0 && (latency.count() == 0 || o.latency.max() > latency.max())) {
+      slowest_hash = o.slowest_hash;
+    }
+    latency.Merge(o.latency);
+    packets += o.packets;
+    clock_errors += o.clock_errors;
+  }
+};
+
+}  // namespace hoplat
+
+#endif  // HOPLAT_COLLECTOR_AGGREGATE_H_

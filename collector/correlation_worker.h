@@ -1,0 +1,84 @@
+#ifndef HOPLAT_COLLECTOR_CORRELATION_WORKER_H_
+#define HOPLAT_COLLECTOR_CORRELATION_WORKER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "collector/correlator.h"
+#include "collector/store.h"
+
+namespace hoplat {
+
+// Runs the Correlator on its own thread, fed by the store's commit listener,
+// and hands sealed minutes back to the store. Its queue is bounded: when
+// correlation falls behind, the writer waits, and so does ingest.
+class CorrelationWorker {
+ public:
+  CorrelationWorker(CorrelatorOptions options, Store* store,
+                    std::function<absl::Time()> clock = [] { return absl::Now(); },
+                    size_t max_queued_observations = 2'000'000);
+  ~CorrelationWorker();  // Stop()s
+
+  // Feeds stored observations back after a restart (before Start()).
+  void Replay(const std::string& node, std::vector<Observation> observations);
+  void Start();
+
+  void Enqueue(const std::string& node, std::vector<Observation> observations);
+  void NodeDisconnected(const std::string& node);
+
+  // Processes everything queued before the call, then advances watermarks and
+  // hands any sealed minutes to the store (not waiting for their commit).
+  void Drain();
+  void Stop();
+
+  // Reads aggregates of one kind over [from, to) consistently across the
+  // database and memory. read_sealed reads the sealed rows and returns the
+  // sealed end it saw in the same database snapshot; then fn is called for
+  // every row in memory (sealing in flight, or not sealed yet) from that
+  // minute on. The correlator is held throughout, so no minute is counted
+  // twice or missed while a seal commits.
+  void ReadAggregates(AggKind kind, int64_t from_minute, int64_t to_minute,
+                      const std::function<int64_t()>& read_sealed,
+                      const std::function<void(const std::string&, const LatencyAggregate&)>& fn);
+  int64_t sealed_end_minute();
+  uint64_t trajectories();
+
+ private:
+  struct Item {
+    std::string node;
+    std::vector<Observation> observations;
+    bool disconnect = false;
+  };
+  void Loop();
+  void AdvanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(correlator_mu_);
+
+  Store* const store_;
+  const std::function<absl::Time()> clock_;
+  const size_t max_queued_;
+
+  absl::Mutex queue_mu_;
+  std::deque<Item> queue_ ABSL_GUARDED_BY(queue_mu_);
+  size_t queued_observations_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  uint64_t enqueued_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  uint64_t processed_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+
+  absl::Mutex correlator_mu_ ABSL_ACQUIRED_AFTER(queue_mu_);
+  Correlator correlator_ ABSL_GUARDED_BY(correlator_mu_);
+  // Sealed minutes handed to the store whose commit is not confirmed yet.
+  std::deque<std::shared_ptr<const SealedMinutes>> in_flight_ ABSL_GUARDED_BY(correlator_mu_);
+
+  std::thread thread_;
+};
+
+}  // namespace hoplat
+
+#endif  // HOPLAT_COLLECTOR_CORRELATION_WORKER_H_

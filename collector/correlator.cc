@@ -1,0 +1,220 @@
+#include "collector/correlator.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+
+namespace hoplat {
+namespace {
+
+constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
+constexpr size_t kMaxSpanNodes = 32;  // longer paths get spans for their first 32 nodes only
+
+int64_t MinuteOf(uint64_t ns) { return static_cast<int64_t>(ns / kNsPerMinute); }
+
+}  // namespace
+
+Correlator::Correlator(CorrelatorOptions options, int64_t sealed_end_minute)
+    : options_(options),
+      window_ns_(static_cast<uint64_t>(absl::ToInt64Nanoseconds(options.window))),
+      slack_ns_(static_cast<uint64_t>(absl::ToInt64Nanoseconds(options.reorder_slack))),
+      sealed_end_minute_(sealed_end_minute) {}
+
+void Correlator::BeginReplay() { replaying_ = true; }
+
+void Correlator::EndReplay(absl::Time now) {
+  replaying_ = false;
+  // Give every node that was sending before the restart one idle period to
+  // reconnect and resend before its absence lets correlation move on.
+  for (NodeState& n : nodes_) {
+    if (n.has_data) n.last_data = now;
+  }
+}
+
+uint32_t Correlator::NodeIndex(const std::string& name) {
+  auto [it, inserted] = node_index_.try_emplace(name, static_cast<uint32_t>(nodes_.size()));
+  if (inserted) nodes_.push_back(NodeState{name});
+  return it->second;
+}
+
+void Correlator::Add(const std::string& node, absl::Span<const Observation> observations,
+                     absl::Time now) {
+  const uint32_t n = NodeIndex(node);
+  NodeState& state = nodes_[n];
+  const uint64_t sealed_end_ns = static_cast<uint64_t>(sealed_end_minute_) * kNsPerMinute;
+  // In replay, sightings up to a window before the sealed end still matter:
+  // they decide how a packet that straddles the boundary splits.
+  const uint64_t accept_from =
+      replaying_ ? (sealed_end_ns > window_ns_ ? sealed_end_ns - window_ns_ : 0) : sealed_end_ns;
+  for (const Observation& o : observations) {
+    if (o.arrival_ns < accept_from) {
+      if (!replaying_) ++state.late;
+      continue;
+    }
+    state.max_arrival_ns = std::max(state.max_arrival_ns, o.arrival_ns);
+    auto [it, inserted] = groups_.try_emplace(o.hash);
+    Group& g = it->second;
+    if (inserted || o.arrival_ns < g.first_arrival_ns) {
+      g.first_arrival_ns = o.arrival_ns;
+      deadlines_.emplace(o.arrival_ns + window_ns_, o.hash);
+    }
+    g.sightings.push_back(Sighting{n, o.arrival_ns, o.exit_ns});
+    ++pending_observations_;
+  }
+  state.has_data = true;
+  state.last_data = now;
+}
+
+void Correlator::NodeDisconnected(const std::string& node) {
+  auto it = node_index_.find(node);
+  if (it != node_index_.end()) nodes_[it->second].last_data = absl::InfinitePast();
+}
+
+uint64_t Correlator::FinalizeWatermark(absl::Time now) const {
+  uint64_t w = kNever;  // no live node: nothing to wait for
+  for (const NodeState& n : nodes_) {
+    if (!n.has_data || now - n.last_data >= options_.idle_timeout) continue;
+    w = std::min(w, n.max_arrival_ns > slack_ns_ ? n.max_arrival_ns - slack_ns_ : 0);
+  }
+  return w;
+}
+
+uint64_t Correlator::SealWatermark(absl::Time now) const {
+  uint64_t w = kNever;
+  for (const NodeState& n : nodes_) {
+    if (!n.has_data || now - n.last_data >= options_.seal_timeout) continue;
+    w = std::min(w, n.max_arrival_ns > slack_ns_ ? n.max_arrival_ns - slack_ns_ : 0);
+  }
+  if (w == kNever) {
+    // Every node is long silent: seal what they sent.
+    w = 0;
+    for (const NodeState& n : nodes_) w = std::max(w, n.has_data ? n.max_arrival_ns : 0);
+    w += window_ns_ + static_cast<uint64_t>(kNsPerMinute);
+  }
+  return w;
+}
+
+SealedMinutes Correlator::Advance(absl::Time now) {
+  const uint64_t finalize = FinalizeWatermark(now);
+  while (!deadlines_.empty()) {
+    const auto [deadline, hash] = deadlines_.top();
+    const bool forced = pending_observations_ > options_.max_pending_observations;
+    if (deadline > finalize && !forced) break;
+    deadlines_.pop();
+    auto it = groups_.find(hash);
+    if (it == groups_.end() || it->second.first_arrival_ns + window_ns_ != deadline) continue;
+    if (deadline > finalize) ++forced_closes_;
+    Close(hash, &it->second);
+    groups_.erase(it);
+  }
+
+  SealedMinutes out;
+  out.sealed_end_minute = sealed_end_minute_;
+  const uint64_t seal = SealWatermark(now);
+  // Minute m is sealed when (m + 1) minutes + window <= seal watermark. The
+  // finalize watermark is never below the seal watermark, so every group that
+  // starts in a sealed minute is closed by now.
+  if (!replaying_ && seal != kNever && seal >= window_ns_) {
+    const int64_t target = static_cast<int64_t>((seal - window_ns_) / kNsPerMinute);
+    if (target > sealed_end_minute_) {
+      auto end = unsealed_.lower_bound(target);
+      for (auto it = unsealed_.begin(); it != end; ++it) {
+        MinuteRows rows;
+        rows.minute = it->first;
+        for (auto& [key_id, agg] : it->second) {
+          rows.rows.emplace_back(keys_[key_id], std::move(agg));
+        }
+        out.minutes.push_back(std::move(rows));
+      }
+      unsealed_.erase(unsealed_.begin(), end);
+      sealed_end_minute_ = target;
+      out.sealed_end_minute = target;
+    }
+  }
+  for (NodeState& n : nodes_) {
+    if (n.late > 0) out.late.emplace_back(n.name, std::exchange(n.late, 0));
+  }
+  return out;
+}
+
+void Correlator::Close(uint64_t hash, Group* group) {
+  pending_observations_ -= group->sightings.size();
+  scratch_.assign(group->sightings.begin(), group->sightings.end());
+  SplitTrajectories(&scratch_, window_ns_, &split_);
+  for (const std::vector<Sighting>& t : split_) Count(t, hash);
+}
+
+uint32_t Correlator::KeyId(AggKind kind, std::string key) {
+  std::string packed = absl::StrCat(static_cast<int>(kind), ":", key);
+  auto [it, inserted] = key_ids_.try_emplace(std::move(packed), static_cast<uint32_t>(keys_.size()));
+  if (inserted) keys_.emplace_back(kind, std::move(key));
+  return it->second;
+}
+
+const Correlator::PathKeys& Correlator::KeysFor(const std::vector<Sighting>& t) {
+  std::string packed(t.size() * sizeof(uint32_t), '\0');
+  for (size_t i = 0; i < t.size(); ++i) {
+    std::memcpy(&packed[i * sizeof(uint32_t)], &t[i].node, sizeof(uint32_t));
+  }
+  auto it = path_keys_.find(packed);
+  if (it != path_keys_.end()) return it->second;
+
+  auto name = [&](size_t i) -> const std::string& { return nodes_[t[i].node].name; };
+  PathKeys keys;
+  std::string path = name(0);
+  for (size_t i = 1; i < t.size(); ++i) absl::StrAppend(&path, ">", name(i));
+  keys.path = KeyId(AggKind::kPath, path);
+  const size_t span_nodes = std::min(t.size(), kMaxSpanNodes);
+  for (size_t i = 0; i < span_nodes; ++i) {
+    for (size_t j = i + 1; j < span_nodes; ++j) {
+      keys.spans.push_back(KeyId(AggKind::kSpan, absl::StrCat(name(i), ">", name(j))));
+    }
+  }
+  for (size_t i = 0; i + 1 < t.size(); ++i) {
+    keys.hops.push_back(KeyId(AggKind::kHop, absl::StrCat(name(i), ">", name(i + 1))));
+  }
+  for (size_t i = 0; i < t.size(); ++i) {
+    keys.residences.push_back(KeyId(AggKind::kResidence, name(i)));
+  }
+  return path_keys_.emplace(std::move(packed), std::move(keys)).first->second;
+}
+
+void Correlator::Count(const std::vector<Sighting>& t, uint64_t hash) {
+  const uint64_t first = t.front().arrival_ns;
+  // In replay, a trajectory that starts in a sealed minute was counted before the restart.
+  if (first < static_cast<uint64_t>(sealed_end_minute_) * kNsPerMinute) return;
+  MinuteAggs& aggs = unsealed_[MinuteOf(first)];
+  if (t.size() == 1) {
+    aggs[KeyId(AggKind::kSingleNode, nodes_[t[0].node].name)].packets++;
+    return;
+  }
+  ++trajectories_;
+  const PathKeys& keys = KeysFor(t);
+  aggs[keys.path].Add(SpanLatency(t.front(), t.back()), hash);
+  const size_t span_nodes = std::min(t.size(), kMaxSpanNodes);
+  size_t k = 0;
+  for (size_t i = 0; i < span_nodes; ++i) {
+    for (size_t j = i + 1; j < span_nodes; ++j) {
+      aggs[keys.spans[k++]].Add(SpanLatency(t[i], t[j]), hash);
+    }
+  }
+  for (size_t i = 0; i + 1 < t.size(); ++i) {
+    aggs[keys.hops[i]].Add(HopLatency(t[i], t[i + 1]), hash);
+  }
+  for (size_t i = 0; i < t.size(); ++i) aggs[keys.residences[i]].Add(Residence(t[i]), hash);
+}
+
+void Correlator::VisitUnsealed(
+    AggKind kind, int64_t from_minute, int64_t to_minute,
+    const std::function<void(const std::string&, const LatencyAggregate&)>& fn) const {
+  for (auto it = unsealed_.lower_bound(from_minute); it != unsealed_.end() && it->first < to_minute;
+       ++it) {
+    for (const auto& [key_id, agg] : it->second) {
+      if (keys_[key_id].first == kind) fn(keys_[key_id].second, agg);
+    }
+  }
+}
+
+}  // namespace hoplat

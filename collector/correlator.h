@@ -1,0 +1,150 @@
+#ifndef HOPLAT_COLLECTOR_CORRELATOR_H_
+#define HOPLAT_COLLECTOR_CORRELATOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <queue>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "collector/aggregate.h"
+#include "collector/trajectory.h"
+#include "common/observation.h"
+
+namespace hoplat {
+
+struct CorrelatorOptions {
+  // The longest a packet may take from its first to its last router; also the
+  // gap that separates two crossings of identical bytes.
+  absl::Duration window = absl::Seconds(1);
+  // How far out of arrival order one node's own observations may come
+  // (per-CPU rings drained in turn, batching).
+  absl::Duration reorder_slack = absl::Milliseconds(500);
+  // A node that sent no data for this long (or disconnected) stops holding
+  // back correlation: its packets are assumed to have arrived.
+  absl::Duration idle_timeout = absl::Seconds(10);
+  // A node silent for this long stops holding back sealing of minutes: its
+  // later data for sealed minutes is stored but counted late.
+  absl::Duration seal_timeout = absl::Minutes(5);
+  // Memory bound: past this, the oldest packets are correlated early.
+  size_t max_pending_observations = 4'000'000;
+};
+
+// Aggregates of one minute, ready to be written. Rows are keyed as AggKind
+// describes.
+struct MinuteRows {
+  int64_t minute = 0;  // minutes since the epoch
+  std::vector<std::pair<std::pair<AggKind, std::string>, LatencyAggregate>> rows;
+};
+
+// What Advance() hands to storage: minutes that can no longer change, in order.
+struct SealedMinutes {
+  int64_t sealed_end_minute = 0;   // every minute before this one is now sealed
+  std::vector<MinuteRows> minutes;  // the non-empty ones among the newly sealed
+  // Observations per node that came after their minute was sealed, since the
+  // previous SealedMinutes.
+  std::vector<std::pair<std::string, uint64_t>> late;
+};
+
+// Turns observations from many nodes into trajectories and per-minute
+// aggregates, in packet time.
+//
+// Each node has a watermark: the latest arrival it sent minus reorder_slack.
+// A packet's group (all sightings of its hash) is closed once the smallest
+// watermark of the live nodes passes its first arrival plus the window; a
+// minute is sealed once every recently seen node's watermark passes its end
+// plus the window. So batches from different nodes may come late and in any
+// order without splitting trajectories, as long as they come within those
+// bounds. Not thread-safe: one thread drives it (CorrelationWorker).
+class Correlator {
+ public:
+  Correlator(CorrelatorOptions options, int64_t sealed_end_minute);
+
+  // Replay mode rebuilds state after a restart from observations already
+  // stored: trajectories that start in sealed minutes were counted before,
+  // so they are dropped, and nothing is counted late.
+  void BeginReplay();
+  void EndReplay(absl::Time now);
+
+  void Add(const std::string& node, absl::Span<const Observation> observations, absl::Time now);
+  void NodeDisconnected(const std::string& node);
+
+  // Closes the groups the watermarks allow, then seals what can be sealed.
+  SealedMinutes Advance(absl::Time now);
+
+  // Calls fn for each aggregate row of unsealed minutes in [from, to) of the
+  // given kind: what queries add to the sealed rows read from the database.
+  void VisitUnsealed(AggKind kind, int64_t from_minute, int64_t to_minute,
+                     const std::function<void(const std::string& key,
+                                              const LatencyAggregate&)>& fn) const;
+
+  int64_t sealed_end_minute() const { return sealed_end_minute_; }
+  size_t pending_observations() const { return pending_observations_; }
+  uint64_t forced_closes() const { return forced_closes_; }
+  uint64_t trajectories() const { return trajectories_; }
+
+ private:
+  struct NodeState {
+    std::string name;
+    bool has_data = false;
+    uint64_t max_arrival_ns = 0;
+    absl::Time last_data = absl::InfinitePast();
+    uint64_t late = 0;
+  };
+  struct Group {
+    uint64_t first_arrival_ns = 0;
+    absl::InlinedVector<Sighting, 3> sightings;
+  };
+  // Keys of every row one trajectory over a given node sequence touches.
+  struct PathKeys {
+    uint32_t path;
+    std::vector<uint32_t> spans;  // (i, j), i < j, row by row
+    std::vector<uint32_t> hops;
+    std::vector<uint32_t> residences;
+  };
+  using MinuteAggs = absl::flat_hash_map<uint32_t, LatencyAggregate>;
+
+  uint32_t NodeIndex(const std::string& name);
+  uint32_t KeyId(AggKind kind, std::string key);
+  const PathKeys& KeysFor(const std::vector<Sighting>& trajectory);
+  void Close(uint64_t hash, Group* group);
+  void Count(const std::vector<Sighting>& trajectory, uint64_t hash);
+  uint64_t FinalizeWatermark(absl::Time now) const;
+  uint64_t SealWatermark(absl::Time now) const;
+
+  const CorrelatorOptions options_;
+  const uint64_t window_ns_;
+  const uint64_t slack_ns_;
+  int64_t sealed_end_minute_;
+  bool replaying_ = false;
+
+  std::vector<NodeState> nodes_;
+  absl::flat_hash_map<std::string, uint32_t> node_index_;
+
+  absl::flat_hash_map<uint64_t, Group> groups_;
+  // (deadline, hash); an entry whose group has another deadline is stale.
+  std::priority_queue<std::pair<uint64_t, uint64_t>, std::vector<std::pair<uint64_t, uint64_t>>,
+                      std::greater<>>
+      deadlines_;
+  size_t pending_observations_ = 0;
+
+  std::vector<std::pair<AggKind, std::string>> keys_;
+  absl::flat_hash_map<std::string, uint32_t> key_ids_;  // kind byte + key text
+  absl::flat_hash_map<std::string, PathKeys> path_keys_;  // packed node indexes
+  std::map<int64_t, MinuteAggs> unsealed_;
+
+  std::vector<Sighting> scratch_;
+  std::vector<std::vector<Sighting>> split_;
+  uint64_t forced_closes_ = 0;
+  uint64_t trajectories_ = 0;
+};
+
+}  // namespace hoplat
+
+#endif  // HOPLAT_COLLECTOR_CORRELATOR_H_

@@ -1,0 +1,287 @@
+#include "collector/ingest_service.h"
+
+#include <algorithm>
+#include <deque>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/batch_columns.h"
+#include "common/node_id.h"
+#include "common/observation_codec.h"
+
+namespace hoplat {
+namespace {
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+}  // namespace
+
+// One Ingest stream. Reactions run on gRPC's threads and store callbacks on
+// the writer thread; all state is under mu_, and every gRPC operation is
+// started after mu_ is released (a reaction may run inline).
+//
+// Lifetime: Finish() is called only when no store callback is pending and no
+// write is in progress, so nothing touches the reactor after OnDone()
+// deletes it.
+class IngestService::Reactor final
+    : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {
+ public:
+  explicit Reactor(IngestService* service) : service_(service) {
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = true;
+    }
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      if (!ok) {
+        reads_done_ = true;
+      } else if (status_.ok()) {
+        Handle();
+      }
+    }
+    Pump();
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) Fail(absl::CancelledError("agent went away"));
+    }
+    Pump();
+  }
+
+  void OnCancel() override {
+    {
+      absl::MutexLock lock(&mu_);
+      Fail(absl::CancelledError("stream cancelled"));
+    }
+    Pump();
+  }
+
+  void OnDone() override {
+    if (!node_.empty()) service_->Disconnected(node_);
+    delete this;
+  }
+
+ private:
+  enum class Phase { kHello, kRegistering, kStreaming };
+
+  void Fail(absl::Status s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (status_.ok()) status_ = std::move(s);
+    // An agent that will not read its acks gets none; one that sent garbage
+    // still gets the acks of what was committed before, then the error.
+    if (absl::IsCancelled(status_)) acks_.clear();
+  }
+
+  void Handle() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    switch (request_.msg_case()) {
+      case v1::IngestRequest::kHello:
+        if (phase_ != Phase::kHello) {
+          Fail(absl::FailedPreconditionError("Hello sent twice on one stream"));
+        } else {
+          HandleHello();
+        }
+        return;
+      case v1::IngestRequest::kBatch:
+      case v1::IngestRequest::kReport:
+        if (phase_ != Phase::kStreaming) {
+          Fail(absl::FailedPreconditionError(
+              "the first message on an Ingest stream must be a Hello naming the node"));
+          return;
+        }
+        if (request_.has_batch()) {
+          HandleBatch();
+        } else {
+          service_->store_->SubmitReport(node_id_, request_.report());
+        }
+        return;
+      case v1::IngestRequest::MSG_NOT_SET:
+        Fail(absl::InvalidArgumentError("empty IngestRequest (no hello, batch or report)"));
+        return;
+    }
+  }
+
+  void HandleHello() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const v1::Hello& hello = request_.hello();
+    if (absl::Status s = ValidateNodeId(hello.node_id()); !s.ok()) {
+      Fail(s);
+      return;
+    }
+    phase_ = Phase::kRegistering;
+    pending_name_ = hello.node_id();
+    service_->store_->RegisterNode(hello, [this](absl::StatusOr<NodeRegistration> reg) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (!reg.ok()) {
+          phase_ = Phase::kHello;
+          Fail(reg.status());
+        } else {
+          phase_ = Phase::kStreaming;
+          node_id_ = reg->node_id;
+          node_ = pending_name_;
+          service_->Connected(node_);
+          v1::IngestResponse welcome;
+          welcome.mutable_welcome()->set_collector_version(HOPLAT_VERSION);
+          welcome.mutable_welcome()->set_highest_committed_seq(reg->highest_committed_seq);
+          welcome.mutable_welcome()->set_max_batch_observations(
+              service_->options_.max_batch_observations);
+          acks_.push_back(std::move(welcome));
+        }
+      }
+      Pump();
+    });
+  }
+
+  absl::Status Validate(const v1::ObservationBatch& batch, const std::vector<Observation>& obs) {
+    const IngestOptions& o = service_->options_;
+    if (batch.seq() == 0) return absl::InvalidArgumentError("batch seq must be > 0");
+    if (obs.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("batch ", batch.seq(), " is empty"));
+    }
+    if (obs.size() > o.max_batch_observations) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "batch %d has %d observations; at most %d per batch", batch.seq(), obs.size(),
+          o.max_batch_observations));
+    }
+    const absl::Time now = o.clock();
+    const uint64_t lo = static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixNanos(now - o.max_past)));
+    const uint64_t hi = static_cast<uint64_t>(absl::ToUnixNanos(now + o.max_future));
+    for (size_t i = 0; i < obs.size(); ++i) {
+      for (uint64_t t : {obs[i].arrival_ns, obs[i].exit_ns}) {
+        if (t < lo || t > hi) {
+          return absl::InvalidArgumentError(absl::StrFormat(
+              "batch %d observation %d: time %d ns (%s) is absurdly far from the collector's "
+              "clock (%s); accepted: %s before to %s after",
+              batch.seq(), i, t,
+              absl::FormatTime(absl::FromUnixNanos(static_cast<int64_t>(t)), absl::UTCTimeZone()),
+              absl::FormatTime(now, absl::UTCTimeZone()), absl::FormatDuration(o.max_past),
+              absl::FormatDuration(o.max_future)));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void HandleBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const v1::ObservationBatch& batch = request_.batch();
+    BatchJob job;
+    if (absl::Status s = ObservationsFromBatch(batch, &job.observations); !s.ok()) {
+      Fail(s);
+      return;
+    }
+    if (absl::Status s = Validate(batch, job.observations); !s.ok()) {
+      Fail(s);
+      return;
+    }
+    job.node_id = node_id_;
+    job.node_name = node_;
+    job.seq = batch.seq();
+    job.encoded = EncodeObservations(job.observations);
+    job.min_arrival_ns = UINT64_MAX;
+    for (const Observation& o : job.observations) {
+      job.min_arrival_ns = std::min(job.min_arrival_ns, o.arrival_ns);
+      job.max_arrival_ns = std::max(job.max_arrival_ns, o.arrival_ns);
+    }
+    const uint64_t seq = batch.seq();
+    job.done = [this, seq](absl::Status status, bool duplicate) {
+      {
+        absl::MutexLock lock(&mu_);
+        --in_flight_;
+        if (!status.ok()) {
+          Fail(absl::Status(status.code(),
+                            absl::StrCat("batch ", seq, " not stored: ", status.message())));
+        } else if (!absl::IsCancelled(status_)) {
+          v1::IngestResponse ack;
+          ack.mutable_ack()->set_seq(seq);
+          ack.mutable_ack()->set_duplicate(duplicate);
+          acks_.push_back(std::move(ack));
+        }
+      }
+      Pump();
+    };
+    ++in_flight_;
+    service_->store_->SubmitBatch(std::move(job));
+  }
+
+  // Starts whatever gRPC operations the state allows, outside the lock.
+  void Pump() {
+    bool read = false;
+    const v1::IngestResponse* write = nullptr;
+    std::optional<grpc::Status> finish;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      if (!writing_ && !acks_.empty()) {
+        writing_ = true;
+        current_ = std::move(acks_.front());
+        acks_.pop_front();
+        write = &current_;
+      }
+      if (!reading_ && !reads_done_ && status_.ok() && phase_ == Phase::kStreaming &&
+          in_flight_ < service_->options_.max_in_flight_per_stream) {
+        reading_ = true;
+        read = true;
+      }
+      if (in_flight_ == 0 && !writing_ && acks_.empty() && phase_ != Phase::kRegistering &&
+          (reads_done_ || !status_.ok())) {
+        finished_ = true;
+        finish = ToGrpc(status_);
+      }
+    }
+    if (write != nullptr) StartWrite(write);
+    if (read) StartRead(&request_);
+    if (finish) Finish(*finish);
+  }
+
+  IngestService* const service_;
+  absl::Mutex mu_;
+  v1::IngestRequest request_;   // target of the one outstanding read
+  v1::IngestResponse current_;  // target of the one outstanding write
+  Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kHello;
+  std::string pending_name_ ABSL_GUARDED_BY(mu_);
+  std::string node_;  // set once registered; read in OnDone after all else
+  int64_t node_id_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<v1::IngestResponse> acks_ ABSL_GUARDED_BY(mu_);
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+};
+
+grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestService::Stream(
+    grpc::CallbackServerContext* context) {
+  return new Reactor(this);
+}
+
+void IngestService::Connected(const std::string& node) {
+  absl::MutexLock lock(&mu_);
+  ++connected_[node];
+}
+
+void IngestService::Disconnected(const std::string& node) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = connected_.find(node);
+    if (it == connected_.end() || --it->second > 0) return;
+    connected_.erase(it);
+  }
+  worker_->NodeDisconnected(node);
+}
+
+bool IngestService::IsConnected(const std::string& node) const {
+  absl::MutexLock lock(&mu_);
+  return connected_.contains(node);
+}
+
+}  // namespace hoplat

@@ -1,0 +1,297 @@
+#include "collector/query_service.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "collector/trajectory.h"
+#include "common/hash_text.h"
+#include "common/node_id.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace hoplat {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+struct Range {
+  int64_t start_ns;
+  int64_t end_ns;
+  int64_t from_minute;  // whole minutes covering [start, end)
+  int64_t to_minute;
+};
+
+absl::StatusOr<Range> ResolveRange(const v1::TimeRange& r, absl::Time now,
+                                   absl::Duration default_span) {
+  Range out;
+  out.end_ns = r.has_end() ? TimeUtil::TimestampToNanoseconds(r.end()) : absl::ToUnixNanos(now);
+  out.start_ns = r.has_start() ? TimeUtil::TimestampToNanoseconds(r.start())
+                               : out.end_ns - absl::ToInt64Nanoseconds(default_span);
+  if (out.start_ns >= out.end_ns) {
+    return absl::InvalidArgumentError("time range: start must be before end");
+  }
+  out.from_minute = out.start_ns / kNsPerMinute;
+  out.to_minute = (out.end_ns + kNsPerMinute - 1) / kNsPerMinute;
+  return out;
+}
+
+google::protobuf::Duration Nanos(int64_t ns) { return TimeUtil::NanosecondsToDuration(ns); }
+
+void FillSummary(const LatencyAggregate& a, v1::LatencySummary* out) {
+  const Histogram& h = a.latency;
+  out->set_count(h.count());
+  out->set_clock_errors(a.clock_errors);
+  if (h.count() == 0) return;
+  *out->mutable_min() = Nanos(h.min());
+  *out->mutable_mean() = Nanos(static_cast<int64_t>(h.mean() + 0.5));
+  *out->mutable_p50() = Nanos(h.Percentile(0.50));
+  *out->mutable_p90() = Nanos(h.Percentile(0.90));
+  *out->mutable_p99() = Nanos(h.Percentile(0.99));
+  *out->mutable_p999() = Nanos(h.Percentile(0.999));
+  *out->mutable_max() = Nanos(h.max());
+}
+
+}  // namespace
+
+namespace {
+
+// Sealed rows plus in-memory rows of one kind, merged per key.
+absl::Status MergeAggregates(QueryStore* db, CorrelationWorker* worker, AggKind kind,
+                             const std::string* key, const Range& range,
+                             std::map<std::string, LatencyAggregate>* out) {
+  absl::Status status;
+  auto add = [&](const std::string& k, const LatencyAggregate& a) {
+    if (key == nullptr || k == *key) (*out)[k].Merge(a);
+  };
+  worker->ReadAggregates(kind, range.from_minute, range.to_minute,
+                         [&]() -> int64_t {
+                           absl::StatusOr<int64_t> sealed = db->SealedAggregates(
+                               kind, key, range.from_minute, range.to_minute, add);
+                           if (!sealed.ok()) {
+                             status = sealed.status();
+                             return INT64_MAX;  // and skip memory: the answer is an error
+                           }
+                           return *sealed;
+                         },
+                         add);
+  return status;
+}
+
+}  // namespace
+
+grpc::Status QueryService::ListNodes(grpc::ServerContext*, const v1::ListNodesRequest*,
+                                     v1::ListNodesResponse* response) {
+  absl::StatusOr<std::vector<NodeRow>> nodes = db_.Nodes();
+  if (!nodes.ok()) return ToGrpc(nodes.status());
+  for (const NodeRow& r : *nodes) {
+    v1::Node* n = response->add_nodes();
+    n->set_node_id(r.name);
+    *n->mutable_first_seen() = TimeUtil::NanosecondsToTimestamp(r.first_seen_ns);
+    *n->mutable_last_seen() = TimeUtil::NanosecondsToTimestamp(r.last_seen_ns);
+    n->set_connected(options_.is_connected(r.name));
+    n->set_agent_version(r.agent_version);
+    *n->mutable_clock() = r.clock;
+    *n->mutable_module() = r.report.module();
+    *n->mutable_agent() = r.report.agent();
+    n->set_batches_stored(r.batches);
+    n->set_observations_stored(r.observations);
+    n->set_duplicate_batches(r.duplicates);
+    n->set_late_observations(r.late);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status QueryService::ListPaths(grpc::ServerContext*, const v1::ListPathsRequest* request,
+                                     v1::ListPathsResponse* response) {
+  absl::StatusOr<Range> range = ResolveRange(request->range(), options_.clock(), absl::Hours(1));
+  if (!range.ok()) return ToGrpc(range.status());
+  std::map<std::string, LatencyAggregate> paths, singles;
+  if (absl::Status s = MergeAggregates(&db_, worker_, AggKind::kPath, nullptr, *range, &paths);
+      !s.ok()) {
+    return ToGrpc(s);
+  }
+  if (absl::Status s =
+          MergeAggregates(&db_, worker_, AggKind::kSingleNode, nullptr, *range, &singles);
+      !s.ok()) {
+    return ToGrpc(s);
+  }
+  std::vector<std::pair<std::string, LatencyAggregate>> sorted(paths.begin(), paths.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.second.packets > b.second.packets;
+  });
+  for (const auto& [key, agg] : sorted) {
+    v1::PathSummary* p = response->add_paths();
+    for (absl::string_view node : absl::StrSplit(key, '>')) p->add_nodes(std::string(node));
+    FillSummary(agg, p->mutable_latency());
+    p->set_slowest_hash(agg.slowest_hash);
+    p->set_slowest_hash_hex(HashToHex(agg.slowest_hash));
+  }
+  uint64_t single = 0;
+  for (const auto& [key, agg] : singles) single += agg.packets;
+  response->set_single_node_packets(single);
+  return grpc::Status::OK;
+}
+
+grpc::Status QueryService::PathLatency(grpc::ServerContext*,
+                                       const v1::PathLatencyRequest* request,
+                                       v1::PathLatencyResponse* response) {
+  for (const std::string& node : {request->from_node(), request->to_node()}) {
+    if (absl::Status s = ValidateNodeId(node); !s.ok()) {
+      return ToGrpc(absl::InvalidArgumentError(absl::StrCat("from_node/to_node: ", s.message())));
+    }
+  }
+  if (request->from_node() == request->to_node()) {
+    return ToGrpc(absl::InvalidArgumentError(
+        "from_node and to_node are the same node: its residence time is in HopLatency"));
+  }
+  absl::StatusOr<Range> range = ResolveRange(request->range(), options_.clock(), absl::Hours(1));
+  if (!range.ok()) return ToGrpc(range.status());
+  absl::StatusOr<std::vector<NodeRow>> nodes = db_.Nodes();
+  if (!nodes.ok()) return ToGrpc(nodes.status());
+  uint64_t bound = 0;
+  bool synced = true;
+  for (const std::string& name : {request->from_node(), request->to_node()}) {
+    auto it = std::find_if(nodes->begin(), nodes->end(),
+                           [&](const NodeRow& r) { return r.name == name; });
+    if (it == nodes->end()) {
+      return ToGrpc(absl::NotFoundError(absl::StrCat("no node \"", name, "\" has ever connected")));
+    }
+    bound += it->clock.estimated_error_ns();
+    synced = synced && it->clock.synchronized();
+  }
+  const std::string key = absl::StrCat(request->from_node(), ">", request->to_node());
+  std::map<std::string, LatencyAggregate> aggs;
+  if (absl::Status s = MergeAggregates(&db_, worker_, AggKind::kSpan, &key, *range, &aggs);
+      !s.ok()) {
+    return ToGrpc(s);
+  }
+  response->set_from_node(request->from_node());
+  response->set_to_node(request->to_node());
+  FillSummary(aggs[key], response->mutable_latency());
+  *response->mutable_clock_error_bound() = Nanos(static_cast<int64_t>(bound));
+  response->set_clocks_synchronized(synced);
+  return grpc::Status::OK;
+}
+
+grpc::Status QueryService::HopLatency(grpc::ServerContext*, const v1::HopLatencyRequest* request,
+                                      v1::HopLatencyResponse* response) {
+  if (!request->node().empty()) {
+    if (absl::Status s = ValidateNodeId(request->node()); !s.ok()) return ToGrpc(s);
+  }
+  absl::StatusOr<Range> range = ResolveRange(request->range(), options_.clock(), absl::Hours(1));
+  if (!range.ok()) return ToGrpc(range.status());
+  absl::StatusOr<std::vector<NodeRow>> nodes = db_.Nodes();
+  if (!nodes.ok()) return ToGrpc(nodes.status());
+  absl::flat_hash_map<std::string, uint64_t> error_ns;
+  for (const NodeRow& r : *nodes) error_ns[r.name] = r.clock.estimated_error_ns();
+
+  std::map<std::string, LatencyAggregate> hops, residences;
+  if (absl::Status s = MergeAggregates(&db_, worker_, AggKind::kHop, nullptr, *range, &hops);
+      !s.ok()) {
+    return ToGrpc(s);
+  }
+  if (absl::Status s =
+          MergeAggregates(&db_, worker_, AggKind::kResidence, nullptr, *range, &residences);
+      !s.ok()) {
+    return ToGrpc(s);
+  }
+  const std::string& only = request->node();
+  for (const auto& [key, agg] : hops) {
+    std::pair<std::string, std::string> ends = absl::StrSplit(key, '>');
+    if (!only.empty() && ends.first != only && ends.second != only) continue;
+    v1::HopSummary* h = response->add_hops();
+    h->set_from_node(ends.first);
+    h->set_to_node(ends.second);
+    FillSummary(agg, h->mutable_latency());
+    *h->mutable_clock_error_bound() =
+        Nanos(static_cast<int64_t>(error_ns[ends.first] + error_ns[ends.second]));
+  }
+  for (const auto& [node, agg] : residences) {
+    if (!only.empty() && node != only) continue;
+    v1::ResidenceSummary* r = response->add_residences();
+    r->set_node(node);
+    FillSummary(agg, r->mutable_latency());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status QueryService::TracePacket(grpc::ServerContext*,
+                                       const v1::TracePacketRequest* request,
+                                       v1::TracePacketResponse* response) {
+  uint64_t hash = request->hash();
+  if (!request->hash_hex().empty()) {
+    absl::StatusOr<uint64_t> parsed = HashFromHex(request->hash_hex());
+    if (!parsed.ok()) return ToGrpc(parsed.status());
+    if (hash != 0 && hash != *parsed) {
+      return ToGrpc(absl::InvalidArgumentError("hash and hash_hex name different packets"));
+    }
+    hash = *parsed;
+  } else if (hash == 0) {
+    return ToGrpc(absl::InvalidArgumentError("give the packet's hash (hash or hash_hex)"));
+  }
+  int64_t from = 0, to = INT64_MAX;
+  if (request->has_range()) {
+    absl::StatusOr<Range> range =
+        ResolveRange(request->range(), options_.clock(), absl::Hours(24 * 365));
+    if (!range.ok()) return ToGrpc(range.status());
+    from = range->start_ns;
+    to = range->end_ns;
+  }
+  std::vector<int64_t> recent;
+  store_->hash_index().Lookup(hash, &recent);
+  absl::StatusOr<std::vector<StoredObservation>> found = db_.Trace(hash, from, to, std::move(recent));
+  if (!found.ok()) return ToGrpc(found.status());
+
+  // Name nodes by index for the splitter, and keep every observation's extra
+  // fields by (node, arrival) to put them back.
+  std::vector<std::string> names;
+  absl::flat_hash_map<std::string, uint32_t> index;
+  std::vector<Sighting> sightings;
+  std::map<std::pair<uint32_t, uint64_t>, const Observation*> full;
+  for (const StoredObservation& s : *found) {
+    auto [it, inserted] = index.try_emplace(s.node, static_cast<uint32_t>(names.size()));
+    if (inserted) names.push_back(s.node);
+    sightings.push_back(Sighting{it->second, s.observation.arrival_ns, s.observation.exit_ns});
+    full[{it->second, s.observation.arrival_ns}] = &s.observation;
+  }
+  std::vector<std::vector<Sighting>> trajectories;
+  SplitTrajectories(&sightings, static_cast<uint64_t>(absl::ToInt64Nanoseconds(options_.window)),
+                    &trajectories);
+  response->set_hash(hash);
+  response->set_hash_hex(HashToHex(hash));
+  for (const std::vector<Sighting>& t : trajectories) {
+    v1::Trajectory* out = response->add_trajectories();
+    for (size_t i = 0; i < t.size(); ++i) {
+      const Observation& o = *full[{t[i].node, t[i].arrival_ns}];
+      v1::Observation* ob = out->add_observations();
+      ob->set_node_id(names[t[i].node]);
+      *ob->mutable_arrival() = TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(o.arrival_ns));
+      *ob->mutable_exit() = TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(o.exit_ns));
+      ob->set_arrival_ns(o.arrival_ns);
+      ob->set_exit_ns(o.exit_ns);
+      ob->set_ifindex_in(o.ifindex_in);
+      ob->set_ifindex_out(o.ifindex_out);
+      ob->set_length(o.length);
+      ob->set_flags(o.flags);
+      *ob->mutable_residence() = Nanos(Residence(t[i]));
+      if (i > 0) {
+        const int64_t hop = hoplat::HopLatency(t[i - 1], t[i]);
+        *ob->mutable_hop_from_previous() = Nanos(hop);
+        ob->set_hop_from_previous_ns(hop);
+        ob->set_clock_error(hop < 0);
+      }
+    }
+    const int64_t span = SpanLatency(t.front(), t.back());
+    *out->mutable_path_latency() = Nanos(span);
+    out->set_path_latency_ns(span);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace hoplat

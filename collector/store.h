@@ -1,0 +1,146 @@
+#ifndef HOPLAT_COLLECTOR_STORE_H_
+#define HOPLAT_COLLECTOR_STORE_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "collector/correlator.h"
+#include "collector/hash_index.h"
+#include "collector/sqlite.h"
+#include "common/observation.h"
+#include "hoplat/v1/ingest.pb.h"
+
+namespace hoplat {
+
+struct StoreOptions {
+  std::string path;
+  // Upper bound of the database file; 0 is no bound. Reaching it (or a full
+  // disk) fails commits with RESOURCE_EXHAUSTED.
+  uint64_t max_db_bytes = 0;
+  absl::Duration retention = absl::Hours(24);               // raw observations
+  absl::Duration aggregate_retention = absl::Hours(24 * 30);  // per-minute aggregates
+  // Hash index blocks are written when this many entries wait, or this often.
+  size_t index_flush_entries = 4'000'000;
+  absl::Duration index_flush_interval = absl::Seconds(60);
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Tests only: the process _exit()s just before committing the batch with
+  // this seq, as a crash between receipt and commit would.
+  uint64_t testonly_exit_before_commit_seq = 0;
+};
+
+// A batch on its way to the database. `done` runs on the writer thread once
+// the batch is durably committed (or failed); duplicate means (node, seq) was
+// committed before and nothing was stored.
+struct BatchJob {
+  int64_t node_id = 0;
+  std::string node_name;
+  uint64_t seq = 0;
+  std::vector<Observation> observations;
+  std::string encoded;  // EncodeObservations(observations)
+  uint64_t min_arrival_ns = 0;
+  uint64_t max_arrival_ns = 0;
+  std::function<void(absl::Status status, bool duplicate)> done;
+};
+
+struct NodeRegistration {
+  int64_t node_id = 0;
+  uint64_t highest_committed_seq = 0;
+};
+
+// The only writer of the database. One thread takes whatever is queued and
+// commits it in one transaction (group commit, synchronous=FULL), then
+// acknowledges and hands committed observations on for correlation.
+class Store {
+ public:
+  // Creates or migrates the database, rebuilds the in-memory part of the hash
+  // index, and starts the writer. Fails with a clear message if the file
+  // cannot be opened.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(StoreOptions options);
+  ~Store();  // Stop()s
+
+  // Rebuilds correlation state after a restart: calls fn for every stored
+  // observation from a window before the sealed end, in commit order. Call
+  // before the first SubmitBatch.
+  absl::Status Replay(absl::Duration window,
+                      const std::function<void(const std::string&, std::vector<Observation>)>& fn);
+  int64_t sealed_end_minute() const { return sealed_end_minute_at_open_; }
+
+  // Where committed, non-duplicate batches go (the correlation worker). Runs
+  // on the writer thread and may block: that is the back-pressure.
+  void SetCommitListener(std::function<void(const std::string&, std::vector<Observation>)> fn);
+
+  // Creates or updates the node's row; done runs on the writer thread.
+  void RegisterNode(const v1::Hello& hello,
+                    std::function<void(absl::StatusOr<NodeRegistration>)> done);
+  // Never blocks: each ingest stream bounds its own batches in flight, and
+  // the writer slows when correlation falls behind.
+  void SubmitBatch(BatchJob job);
+  void SubmitReport(int64_t node_id, const v1::NodeReport& report);
+  // on_committed runs on the writer thread once the seal is in the database
+  // (a failed seal is retried until it commits).
+  void SubmitSeal(std::shared_ptr<const SealedMinutes> seal, std::function<void()> on_committed);
+
+  // Waits until everything submitted before the call is committed (or failed)
+  // and returns the first error of that round, if any; with flush_index, also
+  // writes the hash index blocks.
+  absl::Status Sync(bool flush_index = false);
+
+  // Commits what is queued, writes the hash index, stops the writer.
+  void Stop();
+
+  const HashIndexBuffer& hash_index() const { return index_; }
+  const std::string& path() const { return options_.path; }
+
+ private:
+  struct Control {
+    std::function<absl::Status()> apply;  // runs inside its own transaction
+    std::function<void(absl::Status)> done;
+  };
+
+  explicit Store(StoreOptions options);
+  absl::Status Init();
+  void WriterLoop();
+  void CommitBatches(std::vector<BatchJob>* jobs);
+  absl::Status RunInTransaction(const std::function<absl::Status()>& body);
+  absl::Status ApplySeal(const SealedMinutes& seal);
+  void ApplyPendingSeals();
+  absl::Status FlushIndex();
+  void Housekeeping(bool force_index);
+  absl::Status ApplyRetention();
+  void Enqueue(Control control);
+
+  const StoreOptions options_;
+  std::unique_ptr<Db> db_;
+  int64_t sealed_end_minute_at_open_ = 0;
+  HashIndexBuffer index_;
+  std::function<void(const std::string&, std::vector<Observation>)> on_commit_;
+
+  absl::Mutex mu_;
+  std::deque<BatchJob> batches_ ABSL_GUARDED_BY(mu_);
+  std::deque<Control> controls_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Writer thread only.
+  struct PendingSeal {
+    std::shared_ptr<const SealedMinutes> seal;
+    std::function<void()> on_committed;
+  };
+  std::deque<PendingSeal> pending_seals_;  // retried until they commit
+  absl::Time last_index_flush_;
+  absl::Time last_retention_;
+  std::thread writer_;
+};
+
+}  // namespace hoplat
+
+#endif  // HOPLAT_COLLECTOR_STORE_H_

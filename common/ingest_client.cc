@@ -1,0 +1,181 @@
+#include "common/ingest_client.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+
+namespace hoplat {
+
+IngestClient::IngestClient(IngestClientOptions options) : options_(std::move(options)) {
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(64 << 20);
+  channel_ = grpc::CreateCustomChannel(options_.target, grpc::InsecureChannelCredentials(), args);
+  stub_ = v1::Ingest::NewStub(channel_);
+}
+
+IngestClient::~IngestClient() { Abort(); }
+
+absl::Status IngestClient::Connect() {
+  Abort();  // whatever was left of a previous stream
+  context_ = std::make_unique<grpc::ClientContext>();
+  context_->set_wait_for_ready(true);
+  context_->set_deadline(std::chrono::system_clock::now() + std::chrono::hours(24 * 365));
+  if (!channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + options_.connect_timeout))) {
+    return absl::UnavailableError(
+        absl::StrCat("collector ", options_.target, " not reachable"));
+  }
+  stream_ = stub_->Stream(context_.get());
+  v1::IngestRequest hello;
+  hello.mutable_hello()->set_node_id(options_.node_id);
+  hello.mutable_hello()->set_agent_version(options_.agent_version);
+  *hello.mutable_hello()->mutable_clock() = options_.clock;
+  v1::IngestResponse response;
+  if (!stream_->Write(hello) || !stream_->Read(&response) || !response.has_welcome()) {
+    absl::Status status = Finish();
+    return status.ok() ? absl::UnavailableError("collector did not answer Hello") : status;
+  }
+  welcome_ = response.welcome();
+  {
+    absl::MutexLock lock(&mu_);
+    broken_ = false;
+    protocol_error_.clear();
+    in_flight_ = 0;
+  }
+  reader_ = std::thread([this] { ReadAcks(); });
+  // Resend what the previous stream left unacknowledged, oldest first. The
+  // deque only shrinks from the front while we walk it, so index by distance
+  // from the back.
+  size_t resend;
+  {
+    absl::MutexLock lock(&mu_);
+    resend = unacked_.size();
+  }
+  for (size_t i = resend; i > 0; --i) {
+    v1::IngestRequest request;
+    {
+      absl::MutexLock lock(&mu_);
+      if (broken_) break;
+      if (i > unacked_.size()) continue;  // acknowledged meanwhile
+      *request.mutable_batch() = unacked_[unacked_.size() - i];
+      ++in_flight_;
+    }
+    if (!stream_->Write(request)) break;
+  }
+  absl::MutexLock lock(&mu_);
+  return StreamStatusLocked();
+}
+
+void IngestClient::ReadAcks() {
+  v1::IngestResponse response;
+  while (stream_->Read(&response)) {
+    absl::MutexLock lock(&mu_);
+    if (!response.has_ack() || unacked_.empty() || in_flight_ == 0 ||
+        unacked_.front().seq() != response.ack().seq()) {
+      protocol_error_ = absl::StrCat("unexpected response from collector: ",
+                                     response.ShortDebugString());
+      broken_ = true;
+      context_->TryCancel();
+      return;
+    }
+    unacked_.pop_front();
+    --in_flight_;
+    ++acked_;
+    if (response.ack().duplicate()) ++duplicates_;
+  }
+  absl::MutexLock lock(&mu_);
+  broken_ = true;
+}
+
+absl::Status IngestClient::StreamStatusLocked() const {
+  if (!protocol_error_.empty()) return absl::InternalError(protocol_error_);
+  if (broken_) return absl::UnavailableError("stream to collector is broken");
+  return absl::OkStatus();
+}
+
+absl::Status IngestClient::Send(v1::ObservationBatch batch) {
+  v1::IngestRequest request;
+  {
+    absl::MutexLock lock(&mu_);
+    unacked_.push_back(std::move(batch));  // kept even if the stream is down
+    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return broken_ || in_flight_ < static_cast<size_t>(options_.max_in_flight);
+    };
+    mu_.Await(absl::Condition(&room));
+    if (broken_) return StreamStatusLocked();
+    *request.mutable_batch() = unacked_.back();
+    ++in_flight_;
+  }
+  if (!stream_->Write(request)) {
+    absl::MutexLock lock(&mu_);
+    broken_ = true;
+    return StreamStatusLocked();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IngestClient::SendReport(const v1::NodeReport& report) {
+  v1::IngestRequest request;
+  *request.mutable_report() = report;
+  {
+    absl::MutexLock lock(&mu_);
+    if (broken_ || !stream_) return StreamStatusLocked();
+  }
+  if (!stream_->Write(request)) {
+    absl::MutexLock lock(&mu_);
+    broken_ = true;
+    return StreamStatusLocked();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IngestClient::Flush(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return broken_ || unacked_.empty(); };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&done), timeout)) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(unacked_.size(), " batches still unacknowledged"));
+  }
+  if (!unacked_.empty()) return StreamStatusLocked();
+  return absl::OkStatus();
+}
+
+absl::Status IngestClient::Finish() {
+  if (reader_.joinable()) reader_.join();
+  grpc::Status status = stream_->Finish();
+  stream_.reset();
+  context_.reset();
+  {
+    absl::MutexLock lock(&mu_);
+    broken_ = true;
+    if (!protocol_error_.empty()) return absl::InternalError(protocol_error_);
+  }
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+absl::Status IngestClient::Close() {
+  if (!stream_) return absl::OkStatus();
+  stream_->WritesDone();
+  return Finish();
+}
+
+void IngestClient::Abort() {
+  if (!stream_) return;
+  context_->TryCancel();
+  Finish().IgnoreError();
+}
+
+uint64_t IngestClient::acked_batches() const {
+  absl::MutexLock lock(&mu_);
+  return acked_;
+}
+uint64_t IngestClient::duplicate_acks() const {
+  absl::MutexLock lock(&mu_);
+  return duplicates_;
+}
+size_t IngestClient::unacked_batches() const {
+  absl::MutexLock lock(&mu_);
+  return unacked_.size();
+}
+
+}  // namespace hoplat
