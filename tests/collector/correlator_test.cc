@@ -1,0 +1,304 @@
+#include "collector/correlator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+
+#include "gtest/gtest.h"
+#include "tests/collector/test_util.h"
+
+namespace hoplat {
+namespace {
+
+using testing::Cross;
+using testing::Crossing;
+using testing::TestHash;
+
+using Rows = std::map<std::pair<AggKind, std::string>, LatencyAggregate>;
+
+constexpr int64_t kMinute0 = 29'500'000;  // a minute in 2026
+const uint64_t kT0 = static_cast<uint64_t>(kMinute0) * kNsPerMinute;
+const absl::Time kWall0 = absl::FromUnixNanos(static_cast<int64_t>(kT0));
+const std::vector<std::string> kRouters = {"r1", "r2", "r3"};
+
+class CorrelatorTest : public ::testing::Test {
+ protected:
+  explicit CorrelatorTest(CorrelatorOptions options = {})
+      : options_(options), correlator_(options, /*sealed_end_minute=*/0) {}
+
+  void Feed(int router, const std::vector<Crossing>& crossings) {
+    std::vector<Observation> batch;
+    for (const Crossing& c : crossings) {
+      if (static_cast<size_t>(router) < c.per_router.size()) batch.push_back(c.per_router[router]);
+    }
+    correlator_.Add(kRouters[router], batch, now_);
+  }
+  void Collect(const SealedMinutes& s) {
+    for (const MinuteRows& m : s.minutes) {
+      for (const auto& [key, agg] : m.rows) rows_[key].Merge(agg);
+    }
+    for (const auto& [node, n] : s.late) late_[node] += n;
+  }
+  void Advance(absl::Duration d = absl::ZeroDuration()) {
+    now_ += d;
+    Collect(correlator_.Advance(now_));
+  }
+  // Every node falls silent for longer than the seal timeout: all is sealed.
+  void SealEverything() { Advance(options_.seal_timeout + absl::Seconds(1)); }
+  const LatencyAggregate& Row(AggKind kind, const std::string& key) { return rows_[{kind, key}]; }
+
+  CorrelatorOptions options_;
+  Correlator correlator_;
+  absl::Time now_ = kWall0;
+  Rows rows_;
+  std::map<std::string, uint64_t> late_;
+};
+
+// 1000 packets r1 -> r2 -> r3, 1 ms apart, with fixed residences and hops.
+std::vector<Crossing> FixedPackets(int n, uint64_t start = kT0) {
+  std::vector<Crossing> v;
+  for (int i = 0; i < n; ++i) {
+    v.push_back(Cross(TestHash(i), start + static_cast<uint64_t>(i) * 1'000'000,
+                      {10'000, 20'000, 30'000}, {1'000'000, 20'000'000}));
+  }
+  return v;
+}
+
+TEST_F(CorrelatorTest, ExactHopResidenceAndPathValues) {
+  const std::vector<Crossing> packets = FixedPackets(1000);
+  // Batches arrive in any order across nodes.
+  Feed(2, packets);
+  Feed(0, packets);
+  Feed(1, packets);
+  SealEverything();
+
+  const int64_t path = 10'000 + 1'000'000 + 20'000 + 20'000'000 + 30'000;
+  const LatencyAggregate& p = Row(AggKind::kPath, "r1>r2>r3");
+  EXPECT_EQ(p.latency.count(), 1000u);
+  EXPECT_EQ(p.latency.min(), path);
+  EXPECT_EQ(p.latency.max(), path);
+  EXPECT_EQ(p.clock_errors, 0u);
+  EXPECT_EQ(Row(AggKind::kHop, "r1>r2").latency.min(), 1'000'000);
+  EXPECT_EQ(Row(AggKind::kHop, "r1>r2").latency.max(), 1'000'000);
+  EXPECT_EQ(Row(AggKind::kHop, "r2>r3").latency.max(), 20'000'000);
+  EXPECT_EQ(Row(AggKind::kResidence, "r1").latency.max(), 10'000);
+  EXPECT_EQ(Row(AggKind::kResidence, "r2").latency.min(), 20'000);
+  EXPECT_EQ(Row(AggKind::kResidence, "r3").latency.count(), 1000u);
+  EXPECT_EQ(Row(AggKind::kSpan, "r1>r3").latency.max(), path);
+  EXPECT_EQ(Row(AggKind::kSpan, "r2>r3").latency.max(), 20'000 + 20'000'000 + 30'000);
+  EXPECT_EQ(Row(AggKind::kSpan, "r1>r2").latency.max(), 10'000 + 1'000'000 + 20'000);
+  EXPECT_EQ(rows_.count({AggKind::kSingleNode, "r1"}), 0u);
+  EXPECT_EQ(correlator_.trajectories(), 1000u);
+  EXPECT_EQ(correlator_.pending_observations(), 0u);
+}
+
+TEST_F(CorrelatorTest, PercentilesWithinHistogramBoundOfExactValues) {
+  std::mt19937_64 rng(42);
+  std::lognormal_distribution<double> hop(std::log(2e6), 0.8);     // ~2 ms
+  std::lognormal_distribution<double> residence(std::log(3e4), 0.5);  // ~30 us
+  std::vector<Crossing> packets;
+  std::vector<int64_t> exact_path, exact_hop12;
+  for (int i = 0; i < 20'000; ++i) {
+    const std::vector<int64_t> res = {static_cast<int64_t>(residence(rng)),
+                                      static_cast<int64_t>(residence(rng)),
+                                      static_cast<int64_t>(residence(rng))};
+    const std::vector<int64_t> hops = {static_cast<int64_t>(hop(rng)),
+                                       static_cast<int64_t>(hop(rng))};
+    packets.push_back(Cross(TestHash(i), kT0 + static_cast<uint64_t>(i) * 100'000, res, hops));
+    exact_path.push_back(res[0] + hops[0] + res[1] + hops[1] + res[2]);
+    exact_hop12.push_back(hops[0]);
+  }
+  for (int r = 0; r < 3; ++r) Feed(r, packets);
+  SealEverything();
+
+  for (auto [key, exact] : {std::pair{std::pair{AggKind::kPath, std::string("r1>r2>r3")}, exact_path},
+                            std::pair{std::pair{AggKind::kHop, std::string("r1>r2")}, exact_hop12}}) {
+    std::sort(exact.begin(), exact.end());
+    const Histogram& h = Row(key.first, key.second).latency;
+    ASSERT_EQ(h.count(), exact.size());
+    for (double q : {0.5, 0.9, 0.99, 0.999}) {
+      const size_t rank = static_cast<size_t>(std::ceil(q * exact.size()));
+      const double want = static_cast<double>(exact[rank - 1]);
+      EXPECT_LE(std::abs(static_cast<double>(h.Percentile(q)) - want) / want, 0.01)
+          << key.second << " q=" << q;
+    }
+    EXPECT_EQ(h.min(), exact.front());
+    EXPECT_EQ(h.max(), exact.back());
+  }
+}
+
+TEST_F(CorrelatorTest, RetransmittedPacketsAreTwoTrajectoriesNeverALoop) {
+  std::vector<Crossing> packets;
+  for (int i = 0; i < 100; ++i) {
+    const uint64_t start = kT0 + static_cast<uint64_t>(i) * 10'000'000;
+    // Same bytes twice, 100 us apart: the second enters r1 before the first leaves r3.
+    packets.push_back(Cross(TestHash(i), start, {10'000, 10'000, 10'000}, {500'000, 500'000}));
+    packets.push_back(
+        Cross(TestHash(i), start + 100'000, {10'000, 10'000, 10'000}, {500'000, 500'000}));
+  }
+  for (int r = 0; r < 3; ++r) Feed(r, packets);
+  SealEverything();
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.count(), 200u);
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.max(), 1'030'000);
+  for (const auto& [key, agg] : rows_) {
+    if (key.first == AggKind::kPath) EXPECT_EQ(key.second, "r1>r2>r3") << "a loop was made";
+  }
+}
+
+TEST_F(CorrelatorTest, PacketSeenByOneNodeIsCountedWithoutTrajectory) {
+  std::vector<Crossing> packets = FixedPackets(10);
+  Crossing lonely = Cross(0x1234, kT0 + 5'000'000, {10'000}, {});
+  Feed(0, packets);
+  correlator_.Add("r1", lonely.per_router, now_);
+  Feed(1, packets);
+  Feed(2, packets);
+  SealEverything();
+  EXPECT_EQ(Row(AggKind::kSingleNode, "r1").packets, 1u);
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.count(), 10u);
+}
+
+TEST_F(CorrelatorTest, ClockSkewedNodeGivesClockErrorsNotNegativeLatency) {
+  std::vector<Crossing> packets = FixedPackets(50);
+  for (Crossing& c : packets) {
+    // r3's clock runs 20.01 ms behind: still after r2's arrival, but before
+    // r2's exit, so the hop r2 -> r3 comes out at -10 us.
+    c.per_router[2].arrival_ns -= 20'010'000;
+    c.per_router[2].exit_ns -= 20'010'000;
+  }
+  for (int r = 0; r < 3; ++r) Feed(r, packets);
+  SealEverything();
+  const LatencyAggregate& hop = Row(AggKind::kHop, "r2>r3");
+  EXPECT_EQ(hop.clock_errors, 50u);
+  EXPECT_EQ(hop.latency.count(), 0u) << "a negative hop was averaged in";
+  EXPECT_EQ(Row(AggKind::kHop, "r1>r2").clock_errors, 0u);
+  EXPECT_EQ(Row(AggKind::kHop, "r1>r2").latency.count(), 50u);
+  EXPECT_EQ(Row(AggKind::kResidence, "r3").clock_errors, 0u);  // one clock: never an error
+  for (const auto& [key, agg] : rows_) {
+    EXPECT_EQ(agg.latency.count() + agg.clock_errors, agg.packets) << key.second;
+    if (agg.latency.count() > 0) EXPECT_GE(agg.latency.min(), 0) << key.second;
+  }
+}
+
+TEST_F(CorrelatorTest, LiveNodeHoldsCorrelationUntilItCatchesUp) {
+  std::vector<Crossing> early = FixedPackets(10);
+  std::vector<Crossing> later = FixedPackets(10, kT0 + 30'000'000'000ULL);
+  for (int r = 0; r < 3; ++r) Feed(r, early);
+  Advance();
+  // r1 and r2 move 30 s ahead; r3 has not sent that data yet and is live.
+  Feed(0, later);
+  Feed(1, later);
+  Advance(absl::Seconds(1));
+  EXPECT_EQ(correlator_.pending_observations(), 50u)
+      << "r3 is live and 30 s behind: nothing may be closed yet";
+  Feed(2, later);
+  Advance(absl::Seconds(1));
+  SealEverything();
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.count(), 20u);
+  EXPECT_EQ(rows_.count({AggKind::kPath, "r1>r2"}), 0u);
+}
+
+TEST_F(CorrelatorTest, IdleNodeStopsHoldingCorrelation) {
+  std::vector<Crossing> early = FixedPackets(10);
+  std::vector<Crossing> later = FixedPackets(10, kT0 + 30'000'000'000ULL);
+  for (int r = 0; r < 3; ++r) Feed(r, early);
+  Feed(0, later);
+  Feed(1, later);
+  Advance(options_.idle_timeout);  // r3 silent: stops holding (r1, r2 too)
+  EXPECT_EQ(correlator_.pending_observations(), 0u);
+  SealEverything();
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.count(), 10u);
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2").latency.count(), 10u);
+}
+
+TEST_F(CorrelatorTest, DataForASealedMinuteIsCountedLateNotAggregated) {
+  std::vector<Crossing> packets = FixedPackets(10);
+  Feed(0, packets);
+  Feed(1, packets);
+  // Time moves on: minute kMinute0 is sealed without r3.
+  std::vector<Crossing> next = FixedPackets(5, kT0 + 3 * kNsPerMinute);
+  Feed(0, next);
+  Feed(1, next);
+  Advance(absl::Seconds(1));
+  EXPECT_GT(correlator_.sealed_end_minute(), kMinute0);
+  Feed(2, packets);  // late
+  SealEverything();
+  EXPECT_EQ(late_["r3"], 10u);
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2").latency.count(), 15u);
+  EXPECT_EQ(rows_.count({AggKind::kPath, "r1>r2>r3"}), 0u);
+}
+
+TEST_F(CorrelatorTest, MinutesSealInOrderAndOnlyOnce) {
+  for (int m = 0; m < 3; ++m) {
+    std::vector<Crossing> packets = FixedPackets(10, kT0 + m * kNsPerMinute);
+    for (int r = 0; r < 3; ++r) Feed(r, packets);
+    Advance(absl::Seconds(1));
+  }
+  EXPECT_EQ(correlator_.sealed_end_minute(), kMinute0 + 1)
+      << "watermark is in minute +2 minus the window: minutes 0 sealed, 1 and 2 not";
+  SealEverything();
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.count(), 30u);
+}
+
+TEST(CorrelatorReplayTest, ReplayCountsOnlyUnsealedMinutesOnce) {
+  CorrelatorOptions options;
+  // First life: two minutes of traffic, the first gets sealed, then a crash.
+  std::vector<std::vector<Observation>> per_router(3);
+  std::vector<Crossing> all;
+  for (int m = 0; m < 2; ++m) {
+    for (const Crossing& c : FixedPackets(10, kT0 + m * kNsPerMinute + 59'000'000'000ULL)) {
+      all.push_back(c);
+    }
+  }
+  Rows first;
+  Correlator a(options, 0);
+  for (int r = 0; r < 3; ++r) {
+    std::vector<Observation> batch;
+    for (const Crossing& c : all) batch.push_back(c.per_router[r]);
+    per_router[r] = batch;
+    a.Add(kRouters[r], batch, kWall0);
+  }
+  SealedMinutes sealed = a.Advance(kWall0);
+  ASSERT_EQ(sealed.sealed_end_minute, kMinute0 + 1);
+  for (const MinuteRows& m : sealed.minutes) {
+    for (const auto& [key, agg] : m.rows) first[key].Merge(agg);
+  }
+  ASSERT_EQ((first[{AggKind::kPath, "r1>r2>r3"}].latency.count()), 10u);
+
+  // Second life: replay everything stored; only the unsealed minute counts.
+  Correlator b(options, sealed.sealed_end_minute);
+  b.BeginReplay();
+  for (int r = 0; r < 3; ++r) b.Add(kRouters[r], per_router[r], kWall0);
+  b.Advance(kWall0);
+  b.EndReplay(kWall0);
+  SealedMinutes rest = b.Advance(kWall0 + absl::Minutes(10));
+  uint64_t count = 0;
+  for (const MinuteRows& m : rest.minutes) {
+    EXPECT_GE(m.minute, kMinute0 + 1);
+    for (const auto& [key, agg] : m.rows) {
+      if (key.first == AggKind::kPath) count += agg.latency.count();
+    }
+  }
+  EXPECT_EQ(count, 10u);
+}
+
+TEST(CorrelatorMemoryTest, PendingObservationsStayBounded) {
+  CorrelatorOptions options;
+  options.max_pending_observations = 1000;
+  Correlator c(options, 0);
+  // One live node far behind keeps the watermark back; the others pour in.
+  c.Add("r3", std::vector<Observation>{Cross(1, kT0, {1}, {}).per_router}, kWall0);
+  for (int b = 0; b < 20; ++b) {
+    std::vector<Observation> batch;
+    for (int i = 0; i < 500; ++i) {
+      batch.push_back(Cross(TestHash(b * 500 + i), kT0 + (b * 500 + i) * 1000, {1}, {}).per_router[0]);
+    }
+    c.Add("r1", batch, kWall0);
+    c.Advance(kWall0);
+    EXPECT_LE(c.pending_observations(), 1000u);
+  }
+  EXPECT_GT(c.forced_closes(), 0u);
+}
+
+}  // namespace
+}  // namespace hoplat
