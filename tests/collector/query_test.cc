@@ -1,1 +1,272 @@
-#include "gtest/gtest.h"
+// hoplat.v1.Query end to end: three routers stream observations, then every
+// Query call is checked against values known from the synthetic traffic.
+#include "absl/strings/match.h"
+#include "common/hash_text.h"
+#include "google/protobuf/util/time_util.h"
+#include "tests/collector/collector_fixture.h"
+
+namespace hoplat::testing {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr int kPackets = 2000;
+// r1 -> r2 -> r3: residences 10/20/30 us, hops 1 ms and 20 ms (netem on r2 -> r3),
+// plus a per-packet jitter on the second hop so percentiles have work to do.
+constexpr int64_t kRes[3] = {10'000, 20'000, 30'000};
+constexpr int64_t kHop1 = 1'000'000;
+int64_t Hop2(int i) { return 20'000'000 + (i % 100) * 10'000; }  // 20 .. 20.99 ms
+
+class QueryTest : public CollectorTest {
+ protected:
+  void SetUp() override {
+    StartCollector();
+    Send(0, kPackets);
+  }
+
+  // Streams packets [first, first + n) from all three routers.
+  void Send(int first, int n) {
+    std::vector<std::vector<Observation>> per(3);
+    for (int i = first; i < first + n; ++i) {
+      const Crossing c = Cross(TestHash(i), kT0 + static_cast<uint64_t>(i) * 1'000'000,
+                               {kRes[0], kRes[1], kRes[2]}, {kHop1, Hop2(i)});
+      for (int r = 0; r < 3; ++r) per[r].push_back(c.per_router[r]);
+      exact_.push_back(kRes[0] + kHop1 + kRes[1] + Hop2(i) + kRes[2]);
+    }
+    for (int r = 0; r < 3; ++r) {
+      auto client = Client("r" + std::to_string(r + 1), /*clock_error_ns=*/(r + 1) * 1000);
+      ASSERT_TRUE(client->Connect().ok());
+      for (size_t i = 0; i < per[r].size(); i += 500) {
+        std::vector<Observation> chunk(per[r].begin() + i,
+                                       per[r].begin() + std::min(per[r].size(), i + 500));
+        ASSERT_TRUE(client->Send(Batch(next_seq_[r]++, chunk)).ok());
+      }
+      ASSERT_TRUE(client->Flush(absl::Seconds(30)).ok());
+      ASSERT_TRUE(client->Close().ok());
+    }
+  }
+
+  v1::TimeRange WholeRange() {
+    v1::TimeRange r;
+    *r.mutable_start() = TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(kT0));
+    *r.mutable_end() =
+        TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(kT0) + 10 * kNsPerMinute);
+    return r;
+  }
+
+  v1::PathLatencyResponse PathLatency(const std::string& from, const std::string& to,
+                                      grpc::Status* status = nullptr) {
+    grpc::ClientContext ctx;
+    v1::PathLatencyRequest req;
+    req.set_from_node(from);
+    req.set_to_node(to);
+    *req.mutable_range() = WholeRange();
+    v1::PathLatencyResponse resp;
+    grpc::Status s = query_->PathLatency(&ctx, req, &resp);
+    if (status) {
+      *status = s;
+    } else {
+      EXPECT_TRUE(s.ok()) << s.error_message();
+    }
+    return resp;
+  }
+
+  std::vector<int64_t> exact_;
+  uint64_t next_seq_[3] = {1, 1, 1};
+};
+
+int64_t Ns(const google::protobuf::Duration& d) { return TimeUtil::DurationToNanoseconds(d); }
+
+TEST_F(QueryTest, PathLatencyMatchesTheTrafficBeforeAndAfterSealing) {
+  ASSERT_TRUE(collector_->Sync().ok());
+  // Nodes are idle (disconnected): correlation is done, minutes not sealed
+  // yet, and the answer comes from memory.
+  for (int phase = 0; phase < 2; ++phase) {
+    const v1::PathLatencyResponse r = PathLatency("r1", "r3");
+    std::vector<int64_t> sorted = exact_;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(r.latency().count(), static_cast<uint64_t>(kPackets)) << "phase " << phase;
+    EXPECT_EQ(Ns(r.latency().min()), sorted.front());
+    EXPECT_EQ(Ns(r.latency().max()), sorted.back());
+    const double p99 = static_cast<double>(sorted[static_cast<size_t>(0.99 * kPackets) - 1]);
+    EXPECT_NEAR(static_cast<double>(Ns(r.latency().p99())), p99, p99 * 0.01);
+    EXPECT_EQ(r.latency().clock_errors(), 0u);
+    EXPECT_EQ(Ns(r.clock_error_bound()), 1000 + 3000);
+    EXPECT_TRUE(r.clocks_synchronized());
+    SealEverything();
+  }
+}
+
+TEST_F(QueryTest, PathLatencyRejectsBadRequests) {
+  grpc::Status s;
+  PathLatency("r1", "r1", &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  PathLatency("r1", "nowhere", &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  PathLatency("r1", "", &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  grpc::ClientContext ctx;
+  v1::PathLatencyRequest req;
+  req.set_from_node("r1");
+  req.set_to_node("r3");
+  *req.mutable_range()->mutable_start() = TimeUtil::NanosecondsToTimestamp(2000);
+  *req.mutable_range()->mutable_end() = TimeUtil::NanosecondsToTimestamp(1000);
+  v1::PathLatencyResponse resp;
+  EXPECT_EQ(query_->PathLatency(&ctx, req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(QueryTest, ListPathsAndTraceTheSlowestPacket) {
+  SealEverything();
+  grpc::ClientContext ctx;
+  v1::ListPathsRequest req;
+  *req.mutable_range() = WholeRange();
+  v1::ListPathsResponse paths;
+  ASSERT_TRUE(query_->ListPaths(&ctx, req, &paths).ok());
+  ASSERT_EQ(paths.paths_size(), 1);
+  const v1::PathSummary& p = paths.paths(0);
+  EXPECT_EQ(std::vector<std::string>(p.nodes().begin(), p.nodes().end()),
+            (std::vector<std::string>{"r1", "r2", "r3"}));
+  EXPECT_EQ(p.latency().count(), static_cast<uint64_t>(kPackets));
+  EXPECT_EQ(paths.single_node_packets(), 0u);
+
+  grpc::ClientContext tctx;
+  v1::TracePacketRequest treq;
+  treq.set_hash_hex(p.slowest_hash_hex());
+  v1::TracePacketResponse trace;
+  ASSERT_TRUE(query_->TracePacket(&tctx, treq, &trace).ok());
+  ASSERT_EQ(trace.trajectories_size(), 1);
+  EXPECT_EQ(trace.trajectories(0).path_latency_ns(), Ns(p.latency().max()));
+}
+
+TEST_F(QueryTest, HopLatencyGivesEveryHopAndResidence) {
+  SealEverything();
+  grpc::ClientContext ctx;
+  v1::HopLatencyRequest req;
+  *req.mutable_range() = WholeRange();
+  v1::HopLatencyResponse r;
+  ASSERT_TRUE(query_->HopLatency(&ctx, req, &r).ok());
+  ASSERT_EQ(r.hops_size(), 2);
+  EXPECT_EQ(r.hops(0).from_node(), "r1");
+  EXPECT_EQ(r.hops(0).to_node(), "r2");
+  EXPECT_EQ(Ns(r.hops(0).latency().min()), kHop1);
+  EXPECT_EQ(Ns(r.hops(0).latency().max()), kHop1);
+  EXPECT_EQ(Ns(r.hops(0).clock_error_bound()), 1000 + 2000);
+  EXPECT_EQ(Ns(r.hops(1).latency().min()), Hop2(0));
+  EXPECT_EQ(Ns(r.hops(1).latency().max()), Hop2(99));
+  ASSERT_EQ(r.residences_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(r.residences(i).node(), "r" + std::to_string(i + 1));
+    EXPECT_EQ(Ns(r.residences(i).latency().p50()), kRes[i]);
+    EXPECT_EQ(r.residences(i).latency().count(), static_cast<uint64_t>(kPackets));
+  }
+
+  grpc::ClientContext ctx2;
+  req.set_node("r3");
+  v1::HopLatencyResponse only;
+  ASSERT_TRUE(query_->HopLatency(&ctx2, req, &only).ok());
+  EXPECT_EQ(only.hops_size(), 1);
+  EXPECT_EQ(only.residences_size(), 1);
+}
+
+TEST_F(QueryTest, TracePacketGivesObservationsInPathOrderWithHops) {
+  ASSERT_TRUE(collector_->Sync().ok());  // hash index still in memory
+  for (int round = 0; round < 2; ++round) {
+    grpc::ClientContext ctx;
+    v1::TracePacketRequest req;
+    req.set_hash(TestHash(17));
+    v1::TracePacketResponse r;
+    ASSERT_TRUE(query_->TracePacket(&ctx, req, &r).ok());
+    EXPECT_EQ(r.hash_hex(), HashToHex(TestHash(17)));
+    ASSERT_EQ(r.trajectories_size(), 1) << "round " << round;
+    const v1::Trajectory& t = r.trajectories(0);
+    ASSERT_EQ(t.observations_size(), 3);
+    EXPECT_EQ(t.observations(0).node_id(), "r1");
+    EXPECT_EQ(t.observations(1).node_id(), "r2");
+    EXPECT_EQ(t.observations(2).node_id(), "r3");
+    EXPECT_FALSE(t.observations(0).has_hop_from_previous());
+    EXPECT_EQ(t.observations(1).hop_from_previous_ns(), kHop1);
+    EXPECT_EQ(t.observations(2).hop_from_previous_ns(), Hop2(17));
+    EXPECT_EQ(Ns(t.observations(2).residence()), kRes[2]);
+    EXPECT_EQ(t.observations(0).arrival_ns(), kT0 + 17 * 1'000'000);
+    EXPECT_EQ(t.path_latency_ns(), exact_[17]);
+    // Second round: after the index is written to disk by a restart.
+    StopCollector();
+    StartCollector();
+  }
+}
+
+TEST_F(QueryTest, TracePacketRejectsMissingOrConflictingHash) {
+  grpc::ClientContext c1;
+  v1::TracePacketResponse r;
+  EXPECT_EQ(query_->TracePacket(&c1, v1::TracePacketRequest(), &r).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::ClientContext c2;
+  v1::TracePacketRequest req;
+  req.set_hash_hex("zz");
+  EXPECT_EQ(query_->TracePacket(&c2, req, &r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::ClientContext c3;
+  req.set_hash_hex("0x1234");
+  v1::TracePacketResponse none;
+  ASSERT_TRUE(query_->TracePacket(&c3, req, &none).ok());
+  EXPECT_EQ(none.trajectories_size(), 0);
+}
+
+TEST_F(QueryTest, ListNodesReportsCountersAndClock) {
+  auto client = Client("r1", 1000);
+  ASSERT_TRUE(client->Connect().ok());
+  v1::NodeReport report;
+  report.mutable_module()->set_ring_drops(12);
+  report.mutable_agent()->set_spool_dropped_batches(3);
+  ASSERT_TRUE(client->SendReport(report).ok());
+  ASSERT_TRUE(client->Close().ok());
+  ASSERT_TRUE(collector_->Sync().ok());
+  const v1::ListNodesResponse nodes = Nodes();
+  ASSERT_EQ(nodes.nodes_size(), 3);
+  const v1::Node* r1 = FindNode(nodes, "r1");
+  EXPECT_EQ(r1->observations_stored(), static_cast<uint64_t>(kPackets));
+  EXPECT_EQ(r1->module().ring_drops(), 12u);
+  EXPECT_EQ(r1->agent().spool_dropped_batches(), 3u);
+  EXPECT_TRUE(r1->clock().synchronized());
+  EXPECT_EQ(r1->clock().estimated_error_ns(), 1000u);
+  EXPECT_FALSE(r1->connected());
+  auto live = Client("r2");
+  ASSERT_TRUE(live->Connect().ok());
+  EXPECT_TRUE(FindNode(Nodes(), "r2")->connected());
+}
+
+TEST_F(QueryTest, RestartKeepsEverythingAndCountsNothingTwice) {
+  ASSERT_TRUE(collector_->Sync().ok());
+  // Restart before any minute is sealed: the correlation state is rebuilt
+  // from the stored observations.
+  StopCollector();
+  StartCollector();
+  EXPECT_EQ(PathLatency("r1", "r3").latency().count(), static_cast<uint64_t>(kPackets));
+  SealEverything();
+  // Restart after sealing: aggregates come from the database.
+  StopCollector();
+  StartCollector();
+  EXPECT_EQ(PathLatency("r1", "r3").latency().count(), static_cast<uint64_t>(kPackets));
+  // New traffic in a later minute adds to it, once.
+  Send(kPackets + 60'000, 100);
+  SealEverything();
+  EXPECT_EQ(PathLatency("r1", "r3").latency().count(), static_cast<uint64_t>(kPackets + 100));
+}
+
+TEST_F(QueryTest, SingleNodePacketsAreCounted) {
+  auto client = Client("r1");
+  ASSERT_TRUE(client->Connect().ok());
+  ASSERT_TRUE(client->Send(Batch(100, {Cross(0xfeed, kT0 + 5'000'000'000ULL, {1000}, {}).per_router[0]})).ok());
+  ASSERT_TRUE(client->Flush(absl::Seconds(10)).ok());
+  ASSERT_TRUE(client->Close().ok());
+  SealEverything();
+  grpc::ClientContext ctx;
+  v1::ListPathsRequest req;
+  *req.mutable_range() = WholeRange();
+  v1::ListPathsResponse paths;
+  ASSERT_TRUE(query_->ListPaths(&ctx, req, &paths).ok());
+  EXPECT_EQ(paths.single_node_packets(), 1u);
+}
+
+}  // namespace
+}  // namespace hoplat::testing
