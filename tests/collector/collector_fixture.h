@@ -20,6 +20,13 @@ namespace hoplat::testing {
 inline constexpr int64_t kMinute0 = 29'500'000;
 inline const uint64_t kT0 = static_cast<uint64_t>(kMinute0) * kNsPerMinute;
 
+inline v1::ObservationBatch MakeBatch(uint64_t seq, const std::vector<Observation>& obs) {
+  v1::ObservationBatch b;
+  b.set_seq(seq);
+  for (const Observation& o : obs) AppendToBatch(o, &b);
+  return b;
+}
+
 // A collector on an ephemeral loopback port with a database in a temporary
 // directory and a clock the test moves.
 class CollectorTest : public ::testing::Test {
@@ -51,10 +58,7 @@ class CollectorTest : public ::testing::Test {
   }
 
   static v1::ObservationBatch Batch(uint64_t seq, const std::vector<Observation>& obs) {
-    v1::ObservationBatch b;
-    b.set_seq(seq);
-    for (const Observation& o : obs) AppendToBatch(o, &b);
-    return b;
+    return MakeBatch(seq, obs);
   }
 
   // Every node falls silent for longer than the seal timeout, so every minute
