@@ -187,7 +187,9 @@ void Correlator::Count(const std::vector<Sighting>& t, uint64_t hash) {
   if (first < static_cast<uint64_t>(sealed_end_minute_) * kNsPerMinute) return;
   MinuteAggs& aggs = unsealed_[MinuteOf(first)];
   if (t.size() == 1) {
+    // No trajectory, but the router's residence time is as good as any.
     aggs[KeyId(AggKind::kSingleNode, nodes_[t[0].node].name)].packets++;
+    aggs[KeyId(AggKind::kResidence, nodes_[t[0].node].name)].Add(Residence(t[0]), hash);
     return;
   }
   ++trajectories_;

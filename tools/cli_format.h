@@ -1,0 +1,32 @@
+#ifndef HOPLAT_TOOLS_CLI_FORMAT_H_
+#define HOPLAT_TOOLS_CLI_FORMAT_H_
+
+#include <string>
+#include <vector>
+
+#include "google/protobuf/duration.pb.h"
+#include "hoplat/v1/query.pb.h"
+
+namespace hoplat {
+
+// Text tables for people: columns padded to their widest cell.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  std::string Render() const;
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// "20.31ms", "812us", "1.204s", "-": compact but exact to 3 significant digits.
+std::string FormatDuration(const google::protobuf::Duration& d, bool present = true);
+
+// count, min, p50, p90, p99, p99.9, max, clock errors: the summary cells.
+std::vector<std::string> SummaryCells(const v1::LatencySummary& s);
+std::vector<std::string> SummaryHeader();
+
+}  // namespace hoplat
+
+#endif  // HOPLAT_TOOLS_CLI_FORMAT_H_

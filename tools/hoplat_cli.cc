@@ -1,0 +1,246 @@
+// hoplat: query a hoplat collector from a terminal.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "grpcpp/grpcpp.h"
+#include "hoplat/v1/query.grpc.pb.h"
+#include "tools/cli_format.h"
+
+ABSL_FLAG(std::string, collector, "127.0.0.1:50051", "Collector address, HOST:PORT.");
+ABSL_FLAG(absl::Duration, since, absl::Hours(1), "Look back this far from --until.");
+ABSL_FLAG(std::string, until, "", "End of the time range (RFC 3339, e.g. 2026-11-30T12:00:00Z); default: now.");
+ABSL_FLAG(bool, json, false, "Print the raw response as JSON (as grpcurl would).");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "Deadline of each call.");
+
+namespace {
+
+using google::protobuf::util::TimeUtil;
+namespace v1 = hoplat::v1;
+
+constexpr char kUsage[] =
+    "Queries a hoplat collector.\n"
+    "Usage: hoplat [flags] COMMAND [ARGS]\n"
+    "Commands:\n"
+    "  nodes               routers that reported: last seen, clock, loss counters\n"
+    "  paths               observed paths with packet counts and latency\n"
+    "  path FROM TO        latency from FROM's arrival to TO's exit\n"
+    "  hops [NODE]         per-hop latency and per-router residence time\n"
+    "  trace HASH          every observation of one packet, in path order\n"
+    "Examples:\n"
+    "  hoplat --collector 127.0.0.1:50051 path r1 r3\n"
+    "  hoplat --since 24h paths\n"
+    "  hoplat trace 3f2a9c0d11b7e845";
+
+bool IsOurFlag(absl::string_view file) { return absl::StrContains(file, "hoplat_cli.cc"); }
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "hoplat: %s\n", message.c_str());
+  return 1;
+}
+
+int FailRpc(const grpc::Status& s) {
+  return Fail(absl::StrCat("collector ", absl::GetFlag(FLAGS_collector), ": ", s.error_message(),
+                           " (", s.error_code(), ")"));
+}
+
+bool Range(v1::TimeRange* range, std::string* error) {
+  absl::Time until = absl::Now();
+  const std::string text = absl::GetFlag(FLAGS_until);
+  if (!text.empty() && !absl::ParseTime(absl::RFC3339_full, text, &until, error)) return false;
+  *range->mutable_end() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(until));
+  *range->mutable_start() =
+      TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(until - absl::GetFlag(FLAGS_since)));
+  return true;
+}
+
+void Prepare(grpc::ClientContext* ctx) {
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::GetFlag(FLAGS_timeout)));
+}
+
+int PrintJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+  std::cout << out;
+  return 0;
+}
+
+std::string Ago(const google::protobuf::Timestamp& t) {
+  const absl::Duration d = absl::Now() - absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(t));
+  if (d < absl::Seconds(1)) return "just now";
+  return absl::StrCat(absl::FormatDuration(absl::Trunc(d, absl::Seconds(1))), " ago");
+}
+
+int Nodes(v1::Query::Stub* q) {
+  grpc::ClientContext ctx;
+  Prepare(&ctx);
+  v1::ListNodesResponse r;
+  if (grpc::Status s = q->ListNodes(&ctx, v1::ListNodesRequest(), &r); !s.ok()) return FailRpc(s);
+  if (absl::GetFlag(FLAGS_json)) return PrintJson(r);
+  hoplat::Table t({"node", "connected", "last seen", "clock", "stored", "late", "ring drops",
+                   "spool lost"});
+  for (const v1::Node& n : r.nodes()) {
+    t.Add({n.node_id(), n.connected() ? "yes" : "no", Ago(n.last_seen()),
+           n.clock().synchronized()
+               ? absl::StrCat("sync ±", absl::FormatDuration(absl::Nanoseconds(n.clock().estimated_error_ns())))
+               : "NOT SYNC",
+           absl::StrCat(n.observations_stored()), absl::StrCat(n.late_observations()),
+           absl::StrCat(n.module().ring_drops()),
+           absl::StrCat(n.agent().spool_dropped_observations())});
+  }
+  std::cout << t.Render();
+  return 0;
+}
+
+int Paths(v1::Query::Stub* q) {
+  v1::ListPathsRequest req;
+  std::string error;
+  if (!Range(req.mutable_range(), &error)) return Fail("--until: " + error);
+  grpc::ClientContext ctx;
+  Prepare(&ctx);
+  v1::ListPathsResponse r;
+  if (grpc::Status s = q->ListPaths(&ctx, req, &r); !s.ok()) return FailRpc(s);
+  if (absl::GetFlag(FLAGS_json)) return PrintJson(r);
+  std::vector<std::string> header = {"path"};
+  for (const std::string& h : hoplat::SummaryHeader()) header.push_back(h);
+  header.push_back("slowest packet");
+  hoplat::Table t(header);
+  for (const v1::PathSummary& p : r.paths()) {
+    std::vector<std::string> row = {absl::StrJoin(p.nodes(), " > ")};
+    for (const std::string& c : hoplat::SummaryCells(p.latency())) row.push_back(c);
+    row.push_back(p.slowest_hash_hex());
+    t.Add(row);
+  }
+  std::cout << t.Render();
+  std::cout << "packets seen by one router only: " << r.single_node_packets() << "\n";
+  return 0;
+}
+
+int Path(v1::Query::Stub* q, const std::string& from, const std::string& to) {
+  v1::PathLatencyRequest req;
+  req.set_from_node(from);
+  req.set_to_node(to);
+  std::string error;
+  if (!Range(req.mutable_range(), &error)) return Fail("--until: " + error);
+  grpc::ClientContext ctx;
+  Prepare(&ctx);
+  v1::PathLatencyResponse r;
+  if (grpc::Status s = q->PathLatency(&ctx, req, &r); !s.ok()) return FailRpc(s);
+  if (absl::GetFlag(FLAGS_json)) return PrintJson(r);
+  std::vector<std::string> header = {"from > to"};
+  for (const std::string& h : hoplat::SummaryHeader()) header.push_back(h);
+  hoplat::Table t(header);
+  std::vector<std::string> row = {absl::StrCat(from, " > ", to)};
+  for (const std::string& c : hoplat::SummaryCells(r.latency())) row.push_back(c);
+  t.Add(row);
+  std::cout << t.Render();
+  std::cout << "clock error bound: " << hoplat::FormatDuration(r.clock_error_bound())
+            << (r.clocks_synchronized() ? "" : "  (a clock is NOT synchronised)") << "\n";
+  return 0;
+}
+
+int Hops(v1::Query::Stub* q, const std::string& node) {
+  v1::HopLatencyRequest req;
+  req.set_node(node);
+  std::string error;
+  if (!Range(req.mutable_range(), &error)) return Fail("--until: " + error);
+  grpc::ClientContext ctx;
+  Prepare(&ctx);
+  v1::HopLatencyResponse r;
+  if (grpc::Status s = q->HopLatency(&ctx, req, &r); !s.ok()) return FailRpc(s);
+  if (absl::GetFlag(FLAGS_json)) return PrintJson(r);
+  std::vector<std::string> header = {"hop"};
+  for (const std::string& h : hoplat::SummaryHeader()) header.push_back(h);
+  header.push_back("clock bound");
+  hoplat::Table hops(header);
+  for (const v1::HopSummary& h : r.hops()) {
+    std::vector<std::string> row = {absl::StrCat(h.from_node(), " > ", h.to_node())};
+    for (const std::string& c : hoplat::SummaryCells(h.latency())) row.push_back(c);
+    row.push_back(hoplat::FormatDuration(h.clock_error_bound()));
+    hops.Add(row);
+  }
+  header = {"residence"};
+  for (const std::string& h : hoplat::SummaryHeader()) header.push_back(h);
+  hoplat::Table res(header);
+  for (const v1::ResidenceSummary& s : r.residences()) {
+    std::vector<std::string> row = {s.node()};
+    for (const std::string& c : hoplat::SummaryCells(s.latency())) row.push_back(c);
+    res.Add(row);
+  }
+  std::cout << hops.Render() << "\n" << res.Render();
+  return 0;
+}
+
+int Trace(v1::Query::Stub* q, const std::string& hash) {
+  v1::TracePacketRequest req;
+  req.set_hash_hex(hash);
+  grpc::ClientContext ctx;
+  Prepare(&ctx);
+  v1::TracePacketResponse r;
+  if (grpc::Status s = q->TracePacket(&ctx, req, &r); !s.ok()) return FailRpc(s);
+  if (absl::GetFlag(FLAGS_json)) return PrintJson(r);
+  if (r.trajectories_size() == 0) {
+    std::cout << "packet " << r.hash_hex() << ": no observation within retention\n";
+    return 0;
+  }
+  for (int i = 0; i < r.trajectories_size(); ++i) {
+    const v1::Trajectory& tr = r.trajectories(i);
+    std::cout << "packet " << r.hash_hex() << ", crossing " << i + 1 << " of "
+              << r.trajectories_size() << ": path latency "
+              << hoplat::FormatDuration(tr.path_latency()) << "\n";
+    hoplat::Table t({"node", "arrival (UTC)", "hop", "residence", "in", "out", "len"});
+    for (const v1::Observation& o : tr.observations()) {
+      t.Add({o.node_id(),
+             absl::FormatTime("%H:%M:%E9S", absl::FromUnixNanos(static_cast<int64_t>(o.arrival_ns())),
+                              absl::UTCTimeZone()),
+             o.has_hop_from_previous()
+                 ? hoplat::FormatDuration(o.hop_from_previous()) + (o.clock_error() ? " (clock!)" : "")
+                 : "-",
+             hoplat::FormatDuration(o.residence()), absl::StrCat(o.ifindex_in()),
+             absl::StrCat(o.ifindex_out()), absl::StrCat(o.length())});
+    }
+    std::cout << t.Render();
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = IsOurFlag;
+  usage.contains_helpshort_flags = IsOurFlag;
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() < 2) {
+    std::fprintf(stderr, "%s\n(--help for flags)\n", kUsage);
+    return 2;
+  }
+  const std::string command = args[1];
+  auto arg = [&](size_t i) { return i < args.size() ? std::string(args[i]) : std::string(); };
+  auto channel =
+      grpc::CreateChannel(absl::GetFlag(FLAGS_collector), grpc::InsecureChannelCredentials());
+  auto stub = v1::Query::NewStub(channel);
+  if (command == "nodes" && args.size() == 2) return Nodes(stub.get());
+  if (command == "paths" && args.size() == 2) return Paths(stub.get());
+  if (command == "path" && args.size() == 4) return Path(stub.get(), arg(2), arg(3));
+  if (command == "hops" && args.size() <= 3) return Hops(stub.get(), arg(2));
+  if (command == "trace" && args.size() == 3) return Trace(stub.get(), arg(2));
+  std::fprintf(stderr, "hoplat: bad command line\n%s\n", kUsage);
+  return 2;
+}
