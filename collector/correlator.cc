@@ -101,7 +101,9 @@ SealedMinutes Correlator::Advance(absl::Time now) {
   while (!deadlines_.empty()) {
     const auto [deadline, hash] = deadlines_.top();
     const bool forced = pending_observations_ > options_.max_pending_observations;
-    if (deadline > finalize && !forced) break;
+    // Replay feeds one node's stored batches after another: watermarks mean
+    // nothing until every node's data is in, so only the memory bound closes.
+    if ((replaying_ || deadline > finalize) && !forced) break;
     deadlines_.pop();
     auto it = groups_.find(hash);
     if (it == groups_.end() || it->second.first_arrival_ns + window_ns_ != deadline) continue;

@@ -241,6 +241,9 @@ TEST_F(QueryTest, RestartKeepsEverythingAndCountsNothingTwice) {
   // from the stored observations.
   StopCollector();
   StartCollector();
+  // The routers have one idle period to come back before correlation moves on.
+  clock_.Advance(options_.correlator.idle_timeout);
+  ASSERT_TRUE(collector_->Sync().ok());
   EXPECT_EQ(PathLatency("r1", "r3").latency().count(), static_cast<uint64_t>(kPackets));
   SealEverything();
   // Restart after sealing: aggregates come from the database.
