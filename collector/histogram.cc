@@ -49,7 +49,7 @@ int64_t Histogram::BucketLow(int b) {
 int64_t Histogram::BucketHigh(int b) {
   if (b < 2 * kSub) return b;
   const int shift = b / kSub - 1;
-  return BucketLow(b) + (int64_t{1} << shift) - 1;
+  return BucketLow(b) + ((int64_t{1} << shift) - 1);  // parenthesised: the top bucket ends at INT64_MAX
 }
 
 void Histogram::Add(int64_t value) {

@@ -20,57 +20,45 @@ grpc::Status ToGrpc(const absl::Status& s) {
 }  // namespace
 
 // One Ingest stream. Reactions run on gRPC's threads and store callbacks on
-// the writer thread; all state is under mu_, and every gRPC operation is
-// started after mu_ is released (a reaction may run inline).
+// the writer thread; all state is under mu_, and gRPC operations are started
+// after mu_ is released (a reaction may run inline).
 //
-// Lifetime: Finish() is called only when no store callback is pending and no
-// write is in progress, so nothing touches the reactor after OnDone()
-// deletes it.
+// Lifetime: OnDone() deletes the reactor once Finish() was called and every
+// operation completed. So Finish() is called only when no store callback is
+// pending, no write is in progress, and no other thread is between deciding
+// on an operation and starting it (starting_). Every entry point changes state
+// and decides what to do next in one critical section (Pump(update)), so no
+// thread touches the reactor after another may have finished it.
 class IngestService::Reactor final
     : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {
  public:
   explicit Reactor(IngestService* service) : service_(service) {
-    {
-      absl::MutexLock lock(&mu_);
-      reading_ = true;
-    }
-    StartRead(&request_);
+    Pump([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {});  // starts the first read
   }
 
   void OnReadDone(bool ok) override {
-    {
-      absl::MutexLock lock(&mu_);
+    Pump([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       reading_ = false;
       if (!ok) {
         reads_done_ = true;
       } else if (status_.ok()) {
         Handle();
       }
-    }
-    Pump();
+    });
   }
 
   void OnWriteDone(bool ok) override {
-    {
-      absl::MutexLock lock(&mu_);
+    Pump([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       writing_ = false;
       if (!ok) Fail(absl::CancelledError("agent went away"));
-    }
-    Pump();
+    });
   }
 
   void OnCancel() override {
-    {
-      absl::MutexLock lock(&mu_);
-      Fail(absl::CancelledError("stream cancelled"));
-    }
-    Pump();
+    Pump([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { Fail(absl::CancelledError("stream cancelled")); });
   }
 
-  void OnDone() override {
-    if (!node_.empty()) service_->Disconnected(node_);
-    delete this;
-  }
+  void OnDone() override { delete this; }
 
  private:
   enum class Phase { kHello, kRegistering, kStreaming };
@@ -118,26 +106,30 @@ class IngestService::Reactor final
     }
     phase_ = Phase::kRegistering;
     pending_name_ = hello.node_id();
+    // Submitted by Pump() once mu_ is released (the store may answer at once).
+    pending_hello_ = hello;
+  }
+
+  void Register(const v1::Hello& hello) {
     service_->store_->RegisterNode(hello, [this](absl::StatusOr<NodeRegistration> reg) {
-      {
-        absl::MutexLock lock(&mu_);
+      Pump([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         if (!reg.ok()) {
           phase_ = Phase::kHello;
           Fail(reg.status());
-        } else {
-          phase_ = Phase::kStreaming;
-          node_id_ = reg->node_id;
-          node_ = pending_name_;
-          service_->Connected(node_);
-          v1::IngestResponse welcome;
-          welcome.mutable_welcome()->set_collector_version(HOPLAT_VERSION);
-          welcome.mutable_welcome()->set_highest_committed_seq(reg->highest_committed_seq);
-          welcome.mutable_welcome()->set_max_batch_observations(
-              service_->options_.max_batch_observations);
-          acks_.push_back(std::move(welcome));
+          return;
         }
-      }
-      Pump();
+        phase_ = Phase::kStreaming;
+        node_id_ = reg->node_id;
+        node_ = pending_name_;
+        service_->Connected(node_);
+        if (absl::IsCancelled(status_)) return;
+        v1::IngestResponse welcome;
+        welcome.mutable_welcome()->set_collector_version(HOPLAT_VERSION);
+        welcome.mutable_welcome()->set_highest_committed_seq(reg->highest_committed_seq);
+        welcome.mutable_welcome()->set_max_batch_observations(
+            service_->options_.max_batch_observations);
+        acks_.push_back(std::move(welcome));
+      });
     });
   }
 
@@ -193,8 +185,7 @@ class IngestService::Reactor final
     }
     const uint64_t seq = batch.seq();
     job.done = [this, seq](absl::Status status, bool duplicate) {
-      {
-        absl::MutexLock lock(&mu_);
+      Pump([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         --in_flight_;
         if (!status.ok()) {
           Fail(absl::Status(status.code(),
@@ -205,41 +196,68 @@ class IngestService::Reactor final
           ack.mutable_ack()->set_duplicate(duplicate);
           acks_.push_back(std::move(ack));
         }
-      }
-      Pump();
+      });
     };
     ++in_flight_;
-    service_->store_->SubmitBatch(std::move(job));
+    pending_batch_ = std::move(job);  // submitted by Pump() once mu_ is released
   }
 
-  // Starts whatever gRPC operations the state allows, outside the lock.
-  void Pump() {
-    bool read = false;
-    const v1::IngestResponse* write = nullptr;
-    std::optional<grpc::Status> finish;
-    {
-      absl::MutexLock lock(&mu_);
-      if (finished_) return;
-      if (!writing_ && !acks_.empty()) {
-        writing_ = true;
-        current_ = std::move(acks_.front());
-        acks_.pop_front();
-        write = &current_;
+  // Applies `update` and starts whatever gRPC operations the new state
+  // allows; repeats until nothing more is to be started.
+  template <typename Update>
+  void Pump(const Update& update) {
+    bool holding = false;  // this thread counts in starting_
+    bool first = true;
+    for (;;) {
+      const v1::IngestResponse* write = nullptr;
+      bool read = false;
+      std::optional<v1::Hello> hello;
+      std::optional<BatchJob> batch;
+      std::optional<grpc::Status> finish;
+      {
+        absl::MutexLock lock(&mu_);
+        if (first) update();
+        first = false;
+        if (holding) --starting_;
+        holding = false;
+        if (finished_) return;
+        if (!writing_ && !acks_.empty()) {
+          writing_ = true;
+          current_ = std::move(acks_.front());
+          acks_.pop_front();
+          write = &current_;
+        }
+        if (!reading_ && !reads_done_ && status_.ok() &&
+            (phase_ == Phase::kHello ||
+             (phase_ == Phase::kStreaming &&
+              in_flight_ < service_->options_.max_in_flight_per_stream))) {
+          reading_ = true;
+          read = true;
+        }
+        hello.swap(pending_hello_);
+        batch.swap(pending_batch_);
+        if (write != nullptr || read || hello || batch) {
+          ++starting_;
+          holding = true;
+        } else if (starting_ == 0 && in_flight_ == 0 && !writing_ && acks_.empty() &&
+                   phase_ != Phase::kRegistering && (reads_done_ || !status_.ok())) {
+          finished_ = true;
+          finish = ToGrpc(status_);
+        }
       }
-      if (!reading_ && !reads_done_ && status_.ok() && phase_ == Phase::kStreaming &&
-          in_flight_ < service_->options_.max_in_flight_per_stream) {
-        reading_ = true;
-        read = true;
+      if (hello) Register(*hello);
+      if (batch) service_->store_->SubmitBatch(std::move(*batch));
+      if (write != nullptr) StartWrite(write);
+      if (read) StartRead(&request_);
+      if (finish) {
+        // Before Finish: once the agent sees the stream end, correlation
+        // already knows the node is gone (tests and the lab rely on it).
+        if (!node_.empty()) service_->Disconnected(node_);
+        Finish(*finish);
+        return;
       }
-      if (in_flight_ == 0 && !writing_ && acks_.empty() && phase_ != Phase::kRegistering &&
-          (reads_done_ || !status_.ok())) {
-        finished_ = true;
-        finish = ToGrpc(status_);
-      }
+      if (!holding) return;
     }
-    if (write != nullptr) StartWrite(write);
-    if (read) StartRead(&request_);
-    if (finish) Finish(*finish);
   }
 
   IngestService* const service_;
@@ -248,10 +266,13 @@ class IngestService::Reactor final
   v1::IngestResponse current_;  // target of the one outstanding write
   Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kHello;
   std::string pending_name_ ABSL_GUARDED_BY(mu_);
-  std::string node_;  // set once registered; read in OnDone after all else
+  std::string node_;  // set once registered, under mu_; read once finished_
   int64_t node_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<v1::IngestResponse> acks_ ABSL_GUARDED_BY(mu_);
+  std::optional<v1::Hello> pending_hello_ ABSL_GUARDED_BY(mu_);
+  std::optional<BatchJob> pending_batch_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  int starting_ ABSL_GUARDED_BY(mu_) = 0;  // threads between deciding on and starting an op
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;

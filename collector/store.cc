@@ -358,15 +358,17 @@ void Store::CommitBatches(std::vector<BatchJob>* jobs) {
     return absl::OkStatus();
   });
   if (!status.ok()) Logf("commit of %d batches failed: %s", jobs->size(), status.ToString());
-  for (size_t i = 0; i < jobs->size(); ++i) {
-    (*jobs)[i].done(status, status.ok() && duplicate[i]);
-  }
-  if (!status.ok()) return;
-  for (size_t i = 0; i < jobs->size(); ++i) {
+  // Correlation gets the batches before the agent gets the acks: an agent
+  // that disconnects right after its last ack must not overtake its own data
+  // in the correlation queue.
+  for (size_t i = 0; status.ok() && i < jobs->size(); ++i) {
     if (duplicate[i]) continue;
     BatchJob& j = (*jobs)[i];
     index_.Add(ids[i], j.observations);
     if (on_commit_) on_commit_(j.node_name, std::move(j.observations));
+  }
+  for (size_t i = 0; i < jobs->size(); ++i) {
+    (*jobs)[i].done(status, status.ok() && duplicate[i]);
   }
 }
 

@@ -101,7 +101,8 @@ TEST_F(IngestTest, ResentBatchIsAcknowledgedAsDuplicateAndStoredOnce) {
   ASSERT_EQ(acks.size(), 2u);
   EXPECT_TRUE(acks[0].duplicate());
   EXPECT_TRUE(acks[1].duplicate());
-  const v1::Node* r1 = FindNode(Nodes(), "r1");
+  const v1::ListNodesResponse nodes = Nodes();
+  const v1::Node* r1 = FindNode(nodes, "r1");
   ASSERT_NE(r1, nullptr);
   EXPECT_EQ(r1->observations_stored(), 10u);
   EXPECT_EQ(r1->duplicate_batches(), 2u);
@@ -140,7 +141,8 @@ TEST_F(IngestTest, UnequalColumnsRejectedAfterEarlierBatchesAreAcknowledged) {
   EXPECT_TRUE(absl::StrContains(s.error_message(), "unequal")) << s.error_message();
   ASSERT_EQ(acks.size(), 1u);
   EXPECT_EQ(acks[0].seq(), 1u);
-  EXPECT_EQ(FindNode(Nodes(), "r1")->observations_stored(), 5u);
+  const v1::ListNodesResponse nodes = Nodes();
+  EXPECT_EQ(FindNode(nodes, "r1")->observations_stored(), 5u);
 }
 
 TEST_F(IngestTest, EmptyBatchAndZeroSeqAreInvalid) {
@@ -159,7 +161,8 @@ TEST_F(IngestTest, AbsurdTimestampsAreInvalidArgument) {
   obs = Obs(3, 0, 1'000'000);  // 1970
   s = Exchange({Hello("r1"), BatchRequest(Batch(1, obs))});
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(FindNode(Nodes(), "r1")->observations_stored(), 0u);
+  const v1::ListNodesResponse nodes = Nodes();
+  EXPECT_EQ(FindNode(nodes, "r1")->observations_stored(), 0u);
 }
 
 TEST_F(IngestTest, TooManyObservationsInOneBatchIsInvalidArgument) {
@@ -193,7 +196,8 @@ TEST_F(IngestTest, FullDatabaseIsResourceExhaustedAndAckedBatchesSurvive) {
   const uint64_t acked = client->acked_batches();
   ASSERT_GT(acked, 0u);
   ASSERT_TRUE(collector_->Sync().ok());
-  const v1::Node* r1 = FindNode(Nodes(), "r1");
+  const v1::ListNodesResponse nodes = Nodes();
+  const v1::Node* r1 = FindNode(nodes, "r1");
   EXPECT_EQ(r1->batches_stored(), acked);
   EXPECT_EQ(client->unacked_batches(), seq - acked) << "the refused batch stays with the agent";
 }
@@ -212,7 +216,8 @@ TEST_F(IngestTest, ClientCancellingMidBatchLeavesNoPartialBatch) {
     ++started;
   }
   ASSERT_TRUE(collector_->Sync().ok());
-  const v1::Node* r1 = FindNode(Nodes(), "r1");
+  const v1::ListNodesResponse nodes = Nodes();
+  const v1::Node* r1 = FindNode(nodes, "r1");
   const uint64_t stored = r1 ? r1->observations_stored() : 0;
   EXPECT_EQ(stored % kObs, 0u) << "a batch was stored in part";
   EXPECT_EQ(r1 ? r1->batches_stored() * kObs : 0, stored);

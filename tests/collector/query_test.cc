@@ -232,7 +232,8 @@ TEST_F(QueryTest, ListNodesReportsCountersAndClock) {
   EXPECT_FALSE(r1->connected());
   auto live = Client("r2");
   ASSERT_TRUE(live->Connect().ok());
-  EXPECT_TRUE(FindNode(Nodes(), "r2")->connected());
+  const v1::ListNodesResponse now = Nodes();
+  EXPECT_TRUE(FindNode(now, "r2")->connected());
 }
 
 TEST_F(QueryTest, RestartKeepsEverythingAndCountsNothingTwice) {
