@@ -46,13 +46,19 @@ void CorrelationWorker::Enqueue(const std::string& node, std::vector<Observation
   if (stopping_) return;  // correlation state is rebuilt from the store on restart
   queued_observations_ += observations.size();
   ++enqueued_;
-  queue_.push_back(Item{node, std::move(observations), false});
+  queue_.push_back(Item{node, std::move(observations), Item::Kind::kData});
+}
+
+void CorrelationWorker::NodeConnected(const std::string& node) {
+  absl::MutexLock lock(&queue_mu_);
+  ++enqueued_;
+  queue_.push_back(Item{node, {}, Item::Kind::kConnect});
 }
 
 void CorrelationWorker::NodeDisconnected(const std::string& node) {
   absl::MutexLock lock(&queue_mu_);
   ++enqueued_;
-  queue_.push_back(Item{node, {}, true});
+  queue_.push_back(Item{node, {}, Item::Kind::kDisconnect});
 }
 
 void CorrelationWorker::Loop() {
@@ -77,10 +83,16 @@ void CorrelationWorker::Loop() {
     {
       absl::MutexLock lock(&correlator_mu_);
       if (have) {
-        if (item.disconnect) {
-          correlator_.NodeDisconnected(item.node);
-        } else {
-          correlator_.Add(item.node, item.observations, clock_());
+        switch (item.kind) {
+          case Item::Kind::kData:
+            correlator_.Add(item.node, item.observations, clock_());
+            break;
+          case Item::Kind::kConnect:
+            correlator_.NodeConnected(item.node, clock_());
+            break;
+          case Item::Kind::kDisconnect:
+            correlator_.NodeDisconnected(item.node);
+            break;
         }
       }
       const absl::Time now = clock_();

@@ -32,6 +32,7 @@ class CorrelationWorker {
   void Start();
 
   void Enqueue(const std::string& node, std::vector<Observation> observations);
+  void NodeConnected(const std::string& node);
   void NodeDisconnected(const std::string& node);
 
   // Processes everything queued before the call, then advances watermarks and
@@ -55,7 +56,7 @@ class CorrelationWorker {
   struct Item {
     std::string node;
     std::vector<Observation> observations;
-    bool disconnect = false;
+    enum class Kind { kData, kConnect, kDisconnect } kind = Kind::kData;
   };
   void Loop();
   void AdvanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(correlator_mu_);

@@ -64,17 +64,29 @@ void Correlator::Add(const std::string& node, absl::Span<const Observation> obse
     ++pending_observations_;
   }
   state.has_data = true;
+  state.announced = false;
   state.last_data = now;
+}
+
+void Correlator::NodeConnected(const std::string& node, absl::Time now) {
+  NodeState& state = nodes_[NodeIndex(node)];
+  if (!state.has_data) {
+    state.announced = true;
+    state.last_data = now;
+  }
 }
 
 void Correlator::NodeDisconnected(const std::string& node) {
   auto it = node_index_.find(node);
-  if (it != node_index_.end()) nodes_[it->second].last_data = absl::InfinitePast();
+  if (it == node_index_.end()) return;
+  nodes_[it->second].last_data = absl::InfinitePast();
+  nodes_[it->second].announced = false;
 }
 
 uint64_t Correlator::FinalizeWatermark(absl::Time now) const {
   uint64_t w = kNever;  // no live node: nothing to wait for
   for (const NodeState& n : nodes_) {
+    if (n.announced && now - n.last_data < options_.idle_timeout) return 0;
     if (!n.has_data || now - n.last_data >= options_.idle_timeout) continue;
     w = std::min(w, n.max_arrival_ns > slack_ns_ ? n.max_arrival_ns - slack_ns_ : 0);
   }
@@ -84,6 +96,7 @@ uint64_t Correlator::FinalizeWatermark(absl::Time now) const {
 uint64_t Correlator::SealWatermark(absl::Time now) const {
   uint64_t w = kNever;
   for (const NodeState& n : nodes_) {
+    if (n.announced && now - n.last_data < options_.idle_timeout) return 0;
     if (!n.has_data || now - n.last_data >= options_.seal_timeout) continue;
     w = std::min(w, n.max_arrival_ns > slack_ns_ ? n.max_arrival_ns - slack_ns_ : 0);
   }

@@ -73,6 +73,9 @@ class Correlator {
   void EndReplay(absl::Time now);
 
   void Add(const std::string& node, absl::Span<const Observation> observations, absl::Time now);
+  // A node that connected holds correlation back until it sends data, or for
+  // one idle_timeout if it sends none: its first batches are on their way.
+  void NodeConnected(const std::string& node, absl::Time now);
   void NodeDisconnected(const std::string& node);
 
   // Closes the groups the watermarks allow, then seals what can be sealed.
@@ -93,6 +96,7 @@ class Correlator {
   struct NodeState {
     std::string name;
     bool has_data = false;
+    bool announced = false;  // connected, no data yet: holds everything back
     uint64_t max_arrival_ns = 0;
     absl::Time last_data = absl::InfinitePast();
     uint64_t late = 0;

@@ -286,8 +286,11 @@ grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestService::S
 }
 
 void IngestService::Connected(const std::string& node) {
-  absl::MutexLock lock(&mu_);
-  ++connected_[node];
+  {
+    absl::MutexLock lock(&mu_);
+    if (++connected_[node] > 1) return;
+  }
+  worker_->NodeConnected(node);
 }
 
 void IngestService::Disconnected(const std::string& node) {

@@ -198,6 +198,33 @@ TEST_F(CorrelatorTest, LiveNodeHoldsCorrelationUntilItCatchesUp) {
   EXPECT_EQ(rows_.count({AggKind::kPath, "r1>r2"}), 0u);
 }
 
+TEST_F(CorrelatorTest, ConnectedNodeWithoutDataHoldsCorrelationUntilItSpeaks) {
+  std::vector<Crossing> packets = FixedPackets(10);
+  std::vector<Crossing> later = FixedPackets(10, kT0 + 30'000'000'000ULL);
+  correlator_.NodeConnected("r3", now_);  // connected, first batch not here yet
+  Feed(0, packets);
+  Feed(1, packets);
+  Feed(0, later);
+  Feed(1, later);
+  Advance(absl::Seconds(1));
+  EXPECT_EQ(correlator_.pending_observations(), 40u) << "r3 may still bring these packets";
+  Feed(2, packets);
+  Feed(2, later);
+  SealEverything();
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.count(), 20u);
+}
+
+TEST_F(CorrelatorTest, ConnectedNodeThatStaysSilentIsWaitedForOneIdlePeriod) {
+  std::vector<Crossing> packets = FixedPackets(10);
+  correlator_.NodeConnected("r3", now_);
+  Feed(0, packets);
+  Feed(1, packets);
+  Advance(options_.idle_timeout / 2);
+  EXPECT_EQ(correlator_.pending_observations(), 20u);
+  Advance(options_.idle_timeout);
+  EXPECT_EQ(correlator_.pending_observations(), 0u);
+}
+
 TEST_F(CorrelatorTest, IdleNodeStopsHoldingCorrelation) {
   std::vector<Crossing> early = FixedPackets(10);
   std::vector<Crossing> later = FixedPackets(10, kT0 + 30'000'000'000ULL);

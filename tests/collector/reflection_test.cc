@@ -44,9 +44,15 @@ class ReflectionTest : public CollectorTest {
       ASSERT_TRUE(f.ParseFromString(bytes));
       files.push_back(f);
     }
-    for (size_t pass = 0; pass < files.size() + 1; ++pass) {
+    // Build each file once everything it imports is in the pool.
+    for (size_t pass = 0; pass < files.size(); ++pass) {
       for (const auto& f : files) {
-        if (pool_.FindFileByName(f.name()) == nullptr) pool_.BuildFile(f);
+        if (pool_.FindFileByName(f.name()) != nullptr) continue;
+        bool ready = true;
+        for (const std::string& dep : f.dependency()) {
+          ready = ready && pool_.FindFileByName(dep) != nullptr;
+        }
+        if (ready) ASSERT_NE(pool_.BuildFile(f), nullptr) << f.name();
       }
     }
   }
