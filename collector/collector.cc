@@ -27,7 +27,7 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(CollectorOptions opt
     return absl::Status(s.code(), absl::StrCat("replaying stored observations: ", s.message()));
   }
   worker->Start();
-  c->store_->SetCommitListener([worker](const std::string& node, std::vector<Observation> obs) {
+  c->store_->Start([worker](const std::string& node, std::vector<Observation> obs) {
     worker->Enqueue(node, std::move(obs));
   });
 

@@ -145,17 +145,32 @@ void CorrelationWorker::ReadAggregates(
     AggKind kind, int64_t from_minute, int64_t to_minute,
     const std::function<int64_t()>& read_sealed,
     const std::function<void(const std::string&, const LatencyAggregate&)>& fn) {
-  absl::MutexLock lock(&correlator_mu_);
-  const int64_t from = std::max(from_minute, read_sealed());
-  for (const auto& seal : in_flight_) {
-    for (const MinuteRows& m : seal->minutes) {
-      if (m.minute < from || m.minute >= to_minute) continue;
-      for (const auto& [key, agg] : m.rows) {
-        if (key.first == kind) fn(key.second, agg);
+  struct Row {
+    int64_t minute;
+    std::string key;
+    LatencyAggregate agg;
+  };
+  std::vector<Row> rows;
+  {
+    absl::MutexLock lock(&correlator_mu_);
+    for (const auto& seal : in_flight_) {
+      for (const MinuteRows& m : seal->minutes) {
+        if (m.minute < from_minute || m.minute >= to_minute) continue;
+        for (const auto& [key, agg] : m.rows) {
+          if (key.first == kind) rows.push_back(Row{m.minute, key.second, agg});
+        }
       }
     }
+    correlator_.VisitUnsealed(kind, from_minute, to_minute,
+                              [&](int64_t minute, const std::string& key,
+                                  const LatencyAggregate& agg) {
+                                rows.push_back(Row{minute, key, agg});
+                              });
   }
-  correlator_.VisitUnsealed(kind, from, to_minute, fn);
+  const int64_t sealed_end = read_sealed();
+  for (const Row& r : rows) {
+    if (r.minute >= sealed_end) fn(r.key, r.agg);
+  }
 }
 
 int64_t CorrelationWorker::sealed_end_minute() {

@@ -41,11 +41,13 @@ class CorrelationWorker {
   void Stop();
 
   // Reads aggregates of one kind over [from, to) consistently across the
-  // database and memory. read_sealed reads the sealed rows and returns the
-  // sealed end it saw in the same database snapshot; then fn is called for
-  // every row in memory (sealing in flight, or not sealed yet) from that
-  // minute on. The correlator is held throughout, so no minute is counted
-  // twice or missed while a seal commits.
+  // database and memory. First the rows in memory (seals not confirmed
+  // committed, and unsealed minutes) are copied; then read_sealed reads the
+  // sealed rows and returns the sealed end of its database snapshot; then fn
+  // gets the copied rows from that minute on. Every minute not yet confirmed
+  // when the copy was taken is in the copy, and the snapshot is newer, so no
+  // minute is counted twice or missed while a seal commits, and the database
+  // read does not hold up correlation.
   void ReadAggregates(AggKind kind, int64_t from_minute, int64_t to_minute,
                       const std::function<int64_t()>& read_sealed,
                       const std::function<void(const std::string&, const LatencyAggregate&)>& fn);

@@ -65,29 +65,29 @@ void Correlator::Add(const std::string& node, absl::Span<const Observation> obse
   }
   state.has_data = true;
   state.announced = false;
+  state.released = false;
   state.last_data = now;
 }
 
 void Correlator::NodeConnected(const std::string& node, absl::Time now) {
   NodeState& state = nodes_[NodeIndex(node)];
-  if (!state.has_data) {
-    state.announced = true;
-    state.last_data = now;
-  }
+  state.announced = !state.has_data;
+  state.released = false;
+  state.last_data = now;
 }
 
 void Correlator::NodeDisconnected(const std::string& node) {
   auto it = node_index_.find(node);
   if (it == node_index_.end()) return;
-  nodes_[it->second].last_data = absl::InfinitePast();
   nodes_[it->second].announced = false;
+  nodes_[it->second].released = true;
 }
 
 uint64_t Correlator::FinalizeWatermark(absl::Time now) const {
   uint64_t w = kNever;  // no live node: nothing to wait for
   for (const NodeState& n : nodes_) {
     if (n.announced && now - n.last_data < options_.idle_timeout) return 0;
-    if (!n.has_data || now - n.last_data >= options_.idle_timeout) continue;
+    if (!n.has_data || n.released || now - n.last_data >= options_.idle_timeout) continue;
     w = std::min(w, n.max_arrival_ns > slack_ns_ ? n.max_arrival_ns - slack_ns_ : 0);
   }
   return w;
@@ -225,11 +225,11 @@ void Correlator::Count(const std::vector<Sighting>& t, uint64_t hash) {
 
 void Correlator::VisitUnsealed(
     AggKind kind, int64_t from_minute, int64_t to_minute,
-    const std::function<void(const std::string&, const LatencyAggregate&)>& fn) const {
+    const std::function<void(int64_t, const std::string&, const LatencyAggregate&)>& fn) const {
   for (auto it = unsealed_.lower_bound(from_minute); it != unsealed_.end() && it->first < to_minute;
        ++it) {
     for (const auto& [key_id, agg] : it->second) {
-      if (keys_[key_id].first == kind) fn(keys_[key_id].second, agg);
+      if (keys_[key_id].first == kind) fn(it->first, keys_[key_id].second, agg);
     }
   }
 }

@@ -73,8 +73,8 @@ class Correlator {
   void EndReplay(absl::Time now);
 
   void Add(const std::string& node, absl::Span<const Observation> observations, absl::Time now);
-  // A node that connected holds correlation back until it sends data, or for
-  // one idle_timeout if it sends none: its first batches are on their way.
+  // A node that connects holds correlation back for one idle_timeout, or
+  // until it sends data: its (first, or spooled) batches are on their way.
   void NodeConnected(const std::string& node, absl::Time now);
   void NodeDisconnected(const std::string& node);
 
@@ -84,7 +84,7 @@ class Correlator {
   // Calls fn for each aggregate row of unsealed minutes in [from, to) of the
   // given kind: what queries add to the sealed rows read from the database.
   void VisitUnsealed(AggKind kind, int64_t from_minute, int64_t to_minute,
-                     const std::function<void(const std::string& key,
+                     const std::function<void(int64_t minute, const std::string& key,
                                               const LatencyAggregate&)>& fn) const;
 
   int64_t sealed_end_minute() const { return sealed_end_minute_; }
@@ -97,6 +97,9 @@ class Correlator {
     std::string name;
     bool has_data = false;
     bool announced = false;  // connected, no data yet: holds everything back
+    // Disconnected: no longer holds correlation back (its packets are in),
+    // but still holds sealing for seal_timeout (it may reconnect and resume).
+    bool released = false;
     uint64_t max_arrival_ns = 0;
     absl::Time last_data = absl::InfinitePast();
     uint64_t late = 0;

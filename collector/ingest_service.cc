@@ -87,7 +87,12 @@ class IngestService::Reactor final
           return;
         }
         if (request_.has_batch()) {
-          HandleBatch();
+          // Decoded, checked and encoded by Pump() outside mu_: a large batch
+          // must not hold up the writer's callbacks for this stream.
+          pending_raw_.emplace();
+          pending_raw_->Swap(request_.mutable_batch());
+          ++in_flight_;
+          processing_ = true;
         } else {
           service_->store_->SubmitReport(node_id_, request_.report());
         }
@@ -163,28 +168,22 @@ class IngestService::Reactor final
     return absl::OkStatus();
   }
 
-  void HandleBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const v1::ObservationBatch& batch = request_.batch();
-    BatchJob job;
-    if (absl::Status s = ObservationsFromBatch(batch, &job.observations); !s.ok()) {
-      Fail(s);
-      return;
-    }
-    if (absl::Status s = Validate(batch, job.observations); !s.ok()) {
-      Fail(s);
-      return;
-    }
-    job.node_id = node_id_;
-    job.node_name = node_;
-    job.seq = batch.seq();
-    job.encoded = EncodeObservations(job.observations);
-    job.min_arrival_ns = UINT64_MAX;
-    for (const Observation& o : job.observations) {
-      job.min_arrival_ns = std::min(job.min_arrival_ns, o.arrival_ns);
-      job.max_arrival_ns = std::max(job.max_arrival_ns, o.arrival_ns);
+  // Runs outside mu_; node_id and node are fixed once streaming.
+  absl::Status BuildJob(const v1::ObservationBatch& batch, int64_t node_id,
+                        const std::string& node, BatchJob* job) {
+    if (absl::Status s = ObservationsFromBatch(batch, &job->observations); !s.ok()) return s;
+    if (absl::Status s = Validate(batch, job->observations); !s.ok()) return s;
+    job->node_id = node_id;
+    job->node_name = node;
+    job->seq = batch.seq();
+    job->encoded = EncodeObservations(job->observations);
+    job->min_arrival_ns = UINT64_MAX;
+    for (const Observation& o : job->observations) {
+      job->min_arrival_ns = std::min(job->min_arrival_ns, o.arrival_ns);
+      job->max_arrival_ns = std::max(job->max_arrival_ns, o.arrival_ns);
     }
     const uint64_t seq = batch.seq();
-    job.done = [this, seq](absl::Status status, bool duplicate) {
+    job->done = [this, seq](absl::Status status, bool duplicate) {
       Pump([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         --in_flight_;
         if (!status.ok()) {
@@ -198,8 +197,7 @@ class IngestService::Reactor final
         }
       });
     };
-    ++in_flight_;
-    pending_batch_ = std::move(job);  // submitted by Pump() once mu_ is released
+    return absl::OkStatus();
   }
 
   // Applies `update` and starts whatever gRPC operations the new state
@@ -212,7 +210,8 @@ class IngestService::Reactor final
       const v1::IngestResponse* write = nullptr;
       bool read = false;
       std::optional<v1::Hello> hello;
-      std::optional<BatchJob> batch;
+      std::optional<v1::ObservationBatch> raw;
+      int64_t node_id = 0;
       std::optional<grpc::Status> finish;
       {
         absl::MutexLock lock(&mu_);
@@ -220,6 +219,14 @@ class IngestService::Reactor final
         first = false;
         if (holding) --starting_;
         holding = false;
+        if (built_) {  // the batch this thread built last round is handed on
+          processing_ = false;
+          if (!built_->ok()) {
+            --in_flight_;
+            Fail(*built_);
+          }
+          built_.reset();
+        }
         if (finished_) return;
         if (!writing_ && !acks_.empty()) {
           writing_ = true;
@@ -227,7 +234,9 @@ class IngestService::Reactor final
           acks_.pop_front();
           write = &current_;
         }
-        if (!reading_ && !reads_done_ && status_.ok() &&
+        // One batch at a time between read and store, so that the store
+        // sees (and acknowledges) batches in the order they came.
+        if (!reading_ && !reads_done_ && !processing_ && status_.ok() &&
             (phase_ == Phase::kHello ||
              (phase_ == Phase::kStreaming &&
               in_flight_ < service_->options_.max_in_flight_per_stream))) {
@@ -235,18 +244,25 @@ class IngestService::Reactor final
           read = true;
         }
         hello.swap(pending_hello_);
-        batch.swap(pending_batch_);
-        if (write != nullptr || read || hello || batch) {
+        raw.swap(pending_raw_);
+        node_id = node_id_;
+        if (write != nullptr || read || hello || raw) {
           ++starting_;
           holding = true;
-        } else if (starting_ == 0 && in_flight_ == 0 && !writing_ && acks_.empty() &&
+        } else if (starting_ == 0 && in_flight_ == 0 && !processing_ && !writing_ && acks_.empty() &&
                    phase_ != Phase::kRegistering && (reads_done_ || !status_.ok())) {
           finished_ = true;
           finish = ToGrpc(status_);
         }
       }
       if (hello) Register(*hello);
-      if (batch) service_->store_->SubmitBatch(std::move(*batch));
+      if (raw) {
+        BatchJob job;
+        absl::Status s = BuildJob(*raw, node_id, node_, &job);
+        if (s.ok()) service_->store_->SubmitBatch(std::move(job));
+        absl::MutexLock lock(&mu_);  // held: the reactor cannot finish meanwhile
+        built_ = std::move(s);
+      }
       if (write != nullptr) StartWrite(write);
       if (read) StartRead(&request_);
       if (finish) {
@@ -270,7 +286,9 @@ class IngestService::Reactor final
   int64_t node_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<v1::IngestResponse> acks_ ABSL_GUARDED_BY(mu_);
   std::optional<v1::Hello> pending_hello_ ABSL_GUARDED_BY(mu_);
-  std::optional<BatchJob> pending_batch_ ABSL_GUARDED_BY(mu_);
+  std::optional<v1::ObservationBatch> pending_raw_ ABSL_GUARDED_BY(mu_);
+  bool processing_ ABSL_GUARDED_BY(mu_) = false;  // a batch between read and store
+  std::optional<absl::Status> built_ ABSL_GUARDED_BY(mu_);  // outcome, for the next round
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   int starting_ ABSL_GUARDED_BY(mu_) = 0;  // threads between deciding on and starting an op
   bool reading_ ABSL_GUARDED_BY(mu_) = false;

@@ -40,8 +40,12 @@ Store::Store(StoreOptions options) : options_(std::move(options)) {}
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
   std::unique_ptr<Store> store(new Store(std::move(options)));
   if (absl::Status s = store->Init(); !s.ok()) return s;
-  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;
+}
+
+void Store::Start(std::function<void(const std::string&, std::vector<Observation>)> on_commit) {
+  on_commit_ = std::move(on_commit);
+  writer_ = std::thread([this] { WriterLoop(); });
 }
 
 absl::Status Store::Init() {
@@ -105,11 +109,6 @@ absl::Status Store::Replay(
 }
 
 Store::~Store() { Stop(); }
-
-void Store::SetCommitListener(
-    std::function<void(const std::string&, std::vector<Observation>)> fn) {
-  on_commit_ = std::move(fn);
-}
 
 void Store::Stop() {
   {
@@ -205,14 +204,17 @@ void Store::SubmitSeal(std::shared_ptr<const SealedMinutes> seal,
                   }});
 }
 
-absl::Status Store::Sync(bool flush_index) {
+absl::Status Store::Sync() {
   absl::Status result;
   absl::Notification done;
-  Enqueue(Control{[this, flush_index]() {
-                    return flush_index ? FlushIndex() : absl::OkStatus();
-                  },
+  Enqueue(Control{[] { return absl::OkStatus(); },
                   [&](absl::Status s) {
                     result = s;
+                    // Writer thread: seals queued before this marker were
+                    // applied just before it (ApplyPendingSeals).
+                    if (result.ok() && !pending_seals_.empty()) {
+                      result = absl::UnavailableError("a sealed minute waits to be retried");
+                    }
                     done.Notify();
                   }});
   done.WaitForNotification();

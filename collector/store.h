@@ -62,22 +62,22 @@ struct NodeRegistration {
 // acknowledges and hands committed observations on for correlation.
 class Store {
  public:
-  // Creates or migrates the database, rebuilds the in-memory part of the hash
-  // index, and starts the writer. Fails with a clear message if the file
-  // cannot be opened.
+  // Creates or migrates the database and rebuilds the in-memory part of the
+  // hash index. Fails with a clear message if the file cannot be opened.
   static absl::StatusOr<std::unique_ptr<Store>> Open(StoreOptions options);
   ~Store();  // Stop()s
 
   // Rebuilds correlation state after a restart: calls fn for every stored
-  // observation from a window before the sealed end, in commit order. Call
-  // before the first SubmitBatch.
+  // observation from a window before the sealed end, in commit order. Only
+  // before Start(): it uses the writer's connection.
   absl::Status Replay(absl::Duration window,
                       const std::function<void(const std::string&, std::vector<Observation>)>& fn);
   int64_t sealed_end_minute() const { return sealed_end_minute_at_open_; }
 
-  // Where committed, non-duplicate batches go (the correlation worker). Runs
-  // on the writer thread and may block: that is the back-pressure.
-  void SetCommitListener(std::function<void(const std::string&, std::vector<Observation>)> fn);
+  // Starts the writer. on_commit receives committed, non-duplicate batches
+  // (the correlation worker); it runs on the writer thread, before their
+  // acks, and may block: that is the back-pressure.
+  void Start(std::function<void(const std::string&, std::vector<Observation>)> on_commit);
 
   // Creates or updates the node's row; done runs on the writer thread.
   void RegisterNode(const v1::Hello& hello,
@@ -91,9 +91,9 @@ class Store {
   void SubmitSeal(std::shared_ptr<const SealedMinutes> seal, std::function<void()> on_committed);
 
   // Waits until everything submitted before the call is committed (or failed)
-  // and returns the first error of that round, if any; with flush_index, also
-  // writes the hash index blocks.
-  absl::Status Sync(bool flush_index = false);
+  // and every seal submitted before it was tried; returns the error of a seal
+  // still waiting to be retried, if any.
+  absl::Status Sync();
 
   // Commits what is queued, writes the hash index, stops the writer.
   void Stop();

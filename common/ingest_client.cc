@@ -31,7 +31,10 @@ absl::Status IngestClient::Connect() {
   *hello.mutable_hello()->mutable_clock() = options_.clock;
   v1::IngestResponse response;
   if (!stream_->Write(hello) || !stream_->Read(&response) || !response.has_welcome()) {
+    const bool protocol = response.msg_case() != v1::IngestResponse::MSG_NOT_SET;
+    context_->TryCancel();  // the collector may still be waiting for us
     absl::Status status = Finish();
+    if (protocol) return absl::InternalError("collector answered Hello with something else");
     return status.ok() ? absl::UnavailableError("collector did not answer Hello") : status;
   }
   welcome_ = response.welcome();
@@ -59,7 +62,11 @@ absl::Status IngestClient::Connect() {
       *request.mutable_batch() = unacked_[unacked_.size() - i];
       ++in_flight_;
     }
-    if (!stream_->Write(request)) break;
+    if (!stream_->Write(request)) {
+      absl::MutexLock lock(&mu_);
+      broken_ = true;
+      break;
+    }
   }
   absl::MutexLock lock(&mu_);
   return StreamStatusLocked();

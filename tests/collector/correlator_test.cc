@@ -225,6 +225,23 @@ TEST_F(CorrelatorTest, ConnectedNodeThatStaysSilentIsWaitedForOneIdlePeriod) {
   EXPECT_EQ(correlator_.pending_observations(), 0u);
 }
 
+TEST_F(CorrelatorTest, DisconnectReleasesCorrelationButNotSealing) {
+  // Every agent drops (a restart, a blip): their packets are correlated, but
+  // the minute stays open for them to come back and carry on in it.
+  std::vector<Crossing> first = FixedPackets(10);
+  std::vector<Crossing> second = FixedPackets(10, kT0 + 30'000'000'000ULL);
+  for (int r = 0; r < 3; ++r) Feed(r, first);
+  for (const std::string& n : kRouters) correlator_.NodeDisconnected(n);
+  Advance(absl::Seconds(1));
+  EXPECT_EQ(correlator_.pending_observations(), 0u);
+  EXPECT_LE(correlator_.sealed_end_minute(), kMinute0) << "the agents' minute was sealed";
+  for (const std::string& n : kRouters) correlator_.NodeConnected(n, now_);
+  for (int r = 0; r < 3; ++r) Feed(r, second);
+  SealEverything();
+  EXPECT_EQ(late_.size(), 0u);
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.count(), 20u);
+}
+
 TEST_F(CorrelatorTest, IdleNodeStopsHoldingCorrelation) {
   std::vector<Crossing> early = FixedPackets(10);
   std::vector<Crossing> later = FixedPackets(10, kT0 + 30'000'000'000ULL);
