@@ -8,8 +8,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "common/flags_usage.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "collector/collector.h"
 #include "common/log.h"
@@ -45,20 +45,9 @@ ABSL_FLAG(absl::Duration, max_future, absl::Minutes(10),
 ABSL_FLAG(uint64_t, testonly_exit_before_commit_seq, 0,
           "Tests only: exit(86) just before committing the batch with this seq.");
 
-namespace {
-
-bool IsOurFlag(absl::string_view file) { return absl::StrContains(file, "collector/main.cc"); }
-
-}  // namespace
-
 int main(int argc, char** argv) {
   hoplat::SetLogProgramName("hoplat-collector");
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = IsOurFlag;
-  usage.contains_helpshort_flags = IsOurFlag;
-  usage.version_string = [] { return std::string("hoplat-collector " HOPLAT_VERSION "\n"); };
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
+  hoplat::SetUpFlagsUsage("collector/main.cc", "hoplat-collector",
       "Stores hoplat observations and answers latency queries.\n"
       "Usage: hoplat-collector [--listen HOST:PORT] [--db PATH] [flags]\n"
       "Query it with grpcurl (reflection is on), e.g.\n"

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "collector/aggregate_row.h"
 #include "collector/hash_index.h"
 #include "common/observation_codec.h"
 
@@ -97,10 +98,7 @@ absl::StatusOr<int64_t> QueryStore::SealedAggregates(
   std::string current_key;
   while (rows.Step(&status)) {
     LatencyAggregate agg;
-    agg.packets = rows.UInt(1);
-    agg.clock_errors = rows.UInt(2);
-    agg.slowest_hash = rows.UInt(3);
-    if (absl::Status d = agg.latency.Deserialize(rows.Blob(4)); !d.ok()) {
+    if (absl::Status d = ReadAggregateColumns(rows, 1, &agg); !d.ok()) {
       rows.Reset();
       return d;
     }

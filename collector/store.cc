@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/status/statusor.h"
+#include "collector/aggregate_row.h"
 #include "collector/schema.h"
 #include "common/log.h"
 #include "common/observation_codec.h"
@@ -246,11 +247,9 @@ absl::Status Store::ApplySeal(const SealedMinutes& seal) {
         absl::Status status;
         if (get.Step(&status)) {
           LatencyAggregate old;
-          old.packets = get.UInt(0);
-          old.clock_errors = get.UInt(1);
-          old.slowest_hash = get.UInt(2);
-          if (absl::Status d = old.latency.Deserialize(get.Blob(3)); !d.ok()) return d;
+          absl::Status d = ReadAggregateColumns(get, 0, &old);
           get.Reset();
+          if (!d.ok()) return d;
           merged = old;
           merged.Merge(agg);
         } else if (!status.ok()) {

@@ -11,8 +11,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "common/flags_usage.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "common/batch_columns.h"
@@ -28,8 +28,6 @@ ABSL_FLAG(uint64_t, seed, 1, "Random seed (same seed, same traffic).");
 
 namespace {
 
-bool IsOurFlag(absl::string_view file) { return absl::StrContains(file, "demo_feed.cc"); }
-
 struct Router {
   std::string name;
   std::vector<hoplat::Observation> observations;
@@ -38,11 +36,7 @@ struct Router {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = IsOurFlag;
-  usage.contains_helpshort_flags = IsOurFlag;
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
+  hoplat::SetUpFlagsUsage("tools/demo_feed.cc", "hoplat-demo-feed",
       "Streams three routers' worth of synthetic observations (h1 - r1 - r2 - r3 - h2,\n"
       "extra delay on r2 -> r3) to a hoplat collector.\n"
       "Usage: hoplat-demo-feed [--collector HOST:PORT] [--delay 20ms] [flags]");

@@ -6,9 +6,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "common/flags_usage.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -43,7 +43,6 @@ constexpr char kUsage[] =
     "  hoplat --since 24h paths\n"
     "  hoplat trace 3f2a9c0d11b7e845";
 
-bool IsOurFlag(absl::string_view file) { return absl::StrContains(file, "hoplat_cli.cc"); }
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "hoplat: %s\n", message.c_str());
@@ -51,8 +50,10 @@ int Fail(const std::string& message) {
 }
 
 int FailRpc(const grpc::Status& s) {
-  return Fail(absl::StrCat("collector ", absl::GetFlag(FLAGS_collector), ": ", s.error_message(),
-                           " (", s.error_code(), ")"));
+  return Fail(absl::StrCat(
+      "collector ", absl::GetFlag(FLAGS_collector), ": ",
+      absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())), ": ",
+      s.error_message()));
 }
 
 bool Range(v1::TimeRange* range, std::string* error) {
@@ -221,11 +222,7 @@ int Trace(v1::Query::Stub* q, const std::string& hash) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = IsOurFlag;
-  usage.contains_helpshort_flags = IsOurFlag;
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(kUsage);
+  hoplat::SetUpFlagsUsage("tools/hoplat_cli.cc", "hoplat", kUsage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() < 2) {
     std::fprintf(stderr, "%s\n(--help for flags)\n", kUsage);
