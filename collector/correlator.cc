@@ -83,22 +83,46 @@ void Correlator::NodeDisconnected(const std::string& node) {
   nodes_[it->second].released = true;
 }
 
+uint64_t Correlator::NodeWatermark(const NodeState& n) const {
+  return n.max_arrival_ns > slack_ns_ ? n.max_arrival_ns - slack_ns_ : 0;
+}
+
+// A node whose data runs more than seal_timeout behind the most advanced
+// node (a clock far behind, a spool being drained) holds nobody back: its
+// packets for minutes the others have finished count as late.
+uint64_t Correlator::LaggardBound(absl::Time now) const {
+  uint64_t lead = 0;
+  for (const NodeState& n : nodes_) {
+    if (n.has_data && now - n.last_data < options_.seal_timeout) {
+      lead = std::max(lead, NodeWatermark(n));
+    }
+  }
+  const uint64_t lag = static_cast<uint64_t>(absl::ToInt64Nanoseconds(options_.seal_timeout));
+  return lead > lag ? lead - lag : 0;
+}
+
 uint64_t Correlator::FinalizeWatermark(absl::Time now) const {
+  const uint64_t floor = LaggardBound(now);
   uint64_t w = kNever;  // no live node: nothing to wait for
   for (const NodeState& n : nodes_) {
     if (n.announced && now - n.last_data < options_.idle_timeout) return 0;
     if (!n.has_data || n.released || now - n.last_data >= options_.idle_timeout) continue;
-    w = std::min(w, n.max_arrival_ns > slack_ns_ ? n.max_arrival_ns - slack_ns_ : 0);
+    if (NodeWatermark(n) < floor) continue;
+    w = std::min(w, NodeWatermark(n));
   }
   return w;
 }
 
+// Never above FinalizeWatermark: every node that holds finalization (live,
+// not a laggard) holds sealing too.
 uint64_t Correlator::SealWatermark(absl::Time now) const {
+  const uint64_t floor = LaggardBound(now);
   uint64_t w = kNever;
   for (const NodeState& n : nodes_) {
     if (n.announced && now - n.last_data < options_.idle_timeout) return 0;
     if (!n.has_data || now - n.last_data >= options_.seal_timeout) continue;
-    w = std::min(w, n.max_arrival_ns > slack_ns_ ? n.max_arrival_ns - slack_ns_ : 0);
+    if (NodeWatermark(n) < floor) continue;
+    w = std::min(w, NodeWatermark(n));
   }
   if (w == kNever) {
     // Every node is long silent: seal what they sent.

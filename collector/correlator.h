@@ -29,8 +29,10 @@ struct CorrelatorOptions {
   // A node that sent no data for this long (or disconnected) stops holding
   // back correlation: its packets are assumed to have arrived.
   absl::Duration idle_timeout = absl::Seconds(10);
-  // A node silent for this long stops holding back sealing of minutes: its
-  // later data for sealed minutes is stored but counted late.
+  // A node silent for this long, or whose data runs this far behind the
+  // most advanced node's, stops holding back sealing of minutes (and
+  // correlation): its later data for sealed minutes is stored but counted late.
+  // This bounds the minutes kept in memory.
   absl::Duration seal_timeout = absl::Minutes(5);
   // Memory bound: past this, the oldest packets are correlated early.
   size_t max_pending_observations = 4'000'000;
@@ -122,6 +124,8 @@ class Correlator {
   const PathKeys& KeysFor(const std::vector<Sighting>& trajectory);
   void Close(uint64_t hash, Group* group);
   void Count(const std::vector<Sighting>& trajectory, uint64_t hash);
+  uint64_t NodeWatermark(const NodeState& n) const;
+  uint64_t LaggardBound(absl::Time now) const;
   uint64_t FinalizeWatermark(absl::Time now) const;
   uint64_t SealWatermark(absl::Time now) const;
 

@@ -242,6 +242,24 @@ TEST_F(CorrelatorTest, DisconnectReleasesCorrelationButNotSealing) {
   EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.count(), 20u);
 }
 
+TEST_F(CorrelatorTest, NodeFarBehindTheOthersDoesNotHoldSealing) {
+  // r3's clock (or its spool) is 20 minutes behind r1 and r2, and it keeps
+  // sending: minutes must still seal, or memory would grow without bound.
+  const uint64_t behind = 20 * kNsPerMinute;
+  for (int m = 0; m < 30; ++m) {
+    std::vector<Crossing> packets = FixedPackets(5, kT0 + behind + m * kNsPerMinute);
+    Feed(0, packets);
+    Feed(1, packets);
+    correlator_.Add("r3", {Cross(TestHash(1'000'000 + m), kT0 + m * kNsPerMinute, {1}, {})
+                               .per_router[0]}, now_);
+    Advance(absl::Seconds(1));
+  }
+  EXPECT_GT(correlator_.sealed_end_minute(), kMinute0 + 20 + 20)
+      << "sealing follows r1 and r2, not r3";
+  EXPECT_GT(Row(AggKind::kPath, "r1>r2").latency.count(), 100u);
+  EXPECT_GT(late_["r3"], 0u);
+}
+
 TEST_F(CorrelatorTest, IdleNodeStopsHoldingCorrelation) {
   std::vector<Crossing> early = FixedPackets(10);
   std::vector<Crossing> later = FixedPackets(10, kT0 + 30'000'000'000ULL);
