@@ -9,6 +9,10 @@ packages=(
   libabsl-dev libnl-3-dev libnl-genl-3-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
   docker-compose
+  # The kernel module and its tests in a QEMU guest: Debian's 6.1 kernels
+  # (standard and PREEMPT_RT) with their headers, QEMU, and the guest's tools.
+  linux-image-amd64 linux-headers-amd64 linux-image-rt-amd64 linux-headers-rt-amd64
+  qemu-system-x86 busybox-static kmod cpio iproute2 gcc make libc6-dev
 )
 
 missing=()

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The netfilter hooks: arrival at PRE_ROUTING and LOCAL_OUT (first of all
+ * hooks), exit at POST_ROUTING and LOCAL_IN (last of all, after NAT and
+ * filtering). They run in softirq context, or in process context for local
+ * traffic: every per-CPU access is made with BH disabled, nothing sleeps,
+ * nothing allocates, and no lock is shared with readers.
+ */
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <linux/smp.h>
+#include <linux/timekeeping.h>
+
+#include "hoplat.h"
+
+#define COUNT(hn, field)                                          \
+	do {                                                      \
+		struct hoplat_stats *s = this_cpu_ptr((hn)->stats); \
+		u64_stats_update_begin(&s->syncp);                \
+		s->field++;                                       \
+		u64_stats_update_end(&s->syncp);                  \
+	} while (0)
+
+static const void *skb_read(const void *ctx, u32 offset, u32 len, void *buf)
+{
+	const struct sk_buff *skb = ctx;
+
+	return skb_header_pointer(skb, skb_network_offset(skb) + offset, len, buf);
+}
+
+static u32 family_bit(const struct nf_hook_state *state)
+{
+	return state->pf == NFPROTO_IPV6 ? HOPLAT_PATH_IPV6 : HOPLAT_PATH_IPV4;
+}
+
+static unsigned int hoplat_arrival(void *priv, struct sk_buff *skb,
+				   const struct nf_hook_state *state)
+{
+	struct hoplat_net *hn = hoplat_pernet(state->net);
+	const struct hoplat_config *cfg = rcu_dereference(hn->config);
+	bool local_out = state->hook == NF_INET_LOCAL_OUT;
+	struct hoplat_pkt_info info;
+	struct hoplat_arrival a;
+
+	if (!cfg || !cfg->enabled || !(cfg->paths & family_bit(state)))
+		return NF_ACCEPT;
+	if (local_out && !(cfg->paths & HOPLAT_PATH_LOCAL_OUT))
+		return NF_ACCEPT;
+
+	local_bh_disable();
+	COUNT(hn, seen);
+	if (hoplat_hash_packet(&cfg->key, state->pf == NFPROTO_IPV6, skb_read, skb, &info)) {
+		COUNT(hn, parse_errors);
+		goto out;
+	}
+	if (!hoplat_sampled(info.hash, cfg->sample_one_in))
+		goto out;
+	COUNT(hn, sampled);
+	a.hash = info.hash;
+	a.arrival_mono = ktime_get_ns();
+	a.arrival_real = ktime_get_real_ns();
+	a.ifindex_in = local_out || !state->in ? 0 : state->in->ifindex;
+	a.length = info.length;
+	a.flags = info.flags;
+	a.gso_segs = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
+	a.local_out = local_out;
+	if (hoplat_stash_put(state->net, skb, &a))
+		COUNT(hn, unmatched);
+out:
+	local_bh_enable();
+	return NF_ACCEPT;
+}
+
+static unsigned int hoplat_exit(void *priv, struct sk_buff *skb,
+				const struct nf_hook_state *state)
+{
+	struct hoplat_net *hn = hoplat_pernet(state->net);
+	const struct hoplat_config *cfg = rcu_dereference(hn->config);
+	bool local_in = state->hook == NF_INET_LOCAL_IN;
+	struct hoplat_rings *rings;
+	struct hoplat_record rec;
+	struct hoplat_arrival a;
+	bool stale, wake = false;
+	u64 now_mono;
+	u32 path;
+
+	local_bh_disable();
+	now_mono = ktime_get_ns();
+	if (!hoplat_stash_take(state->net, skb, now_mono, &a, &stale)) {
+		if (stale)
+			COUNT(hn, unmatched);
+		goto out;
+	}
+	path = a.local_out ? HOPLAT_PATH_LOCAL_OUT : local_in ? HOPLAT_PATH_LOCAL_IN :
+								HOPLAT_PATH_FORWARD;
+	if (!cfg || !(cfg->paths & path))
+		goto out;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.hash = a.hash;
+	rec.arrival_ns = a.arrival_real;
+	rec.exit_ns = ktime_get_real_ns();
+	rec.residence_ns = now_mono - a.arrival_mono;
+	rec.ifindex_in = a.ifindex_in;
+	rec.ifindex_out = local_in || !state->out ? 0 : state->out->ifindex;
+	rec.length = a.length;
+	rec.flags = a.flags | (a.local_out ? HOPLAT_F_LOCAL_OUT :
+			       local_in ? HOPLAT_F_LOCAL_IN : HOPLAT_F_FORWARDED);
+	rec.gso_segs = a.gso_segs;
+	rec.version = HOPLAT_RECORD_VERSION;
+	rec.cpu = smp_processor_id();
+
+	rings = rcu_dereference(hn->rings);
+	if (!rings)
+		COUNT(hn, no_reader);
+	else if (!hoplat_rings_push(rings, &rec, &wake))
+		COUNT(hn, ring_drops);
+out:
+	local_bh_enable();
+	if (wake)
+		wake_up_interruptible(&hn->wait);
+	return NF_ACCEPT;
+}
+
+const struct nf_hook_ops hoplat_hook_ops[] = {
+	{ .hook = hoplat_arrival, .pf = NFPROTO_IPV4, .hooknum = NF_INET_PRE_ROUTING,
+	  .priority = NF_IP_PRI_FIRST },
+	{ .hook = hoplat_arrival, .pf = NFPROTO_IPV4, .hooknum = NF_INET_LOCAL_OUT,
+	  .priority = NF_IP_PRI_FIRST },
+	{ .hook = hoplat_exit, .pf = NFPROTO_IPV4, .hooknum = NF_INET_POST_ROUTING,
+	  .priority = NF_IP_PRI_LAST },
+	{ .hook = hoplat_exit, .pf = NFPROTO_IPV4, .hooknum = NF_INET_LOCAL_IN,
+	  .priority = NF_IP_PRI_LAST },
+	{ .hook = hoplat_arrival, .pf = NFPROTO_IPV6, .hooknum = NF_INET_PRE_ROUTING,
+	  .priority = NF_IP6_PRI_FIRST },
+	{ .hook = hoplat_arrival, .pf = NFPROTO_IPV6, .hooknum = NF_INET_LOCAL_OUT,
+	  .priority = NF_IP6_PRI_FIRST },
+	{ .hook = hoplat_exit, .pf = NFPROTO_IPV6, .hooknum = NF_INET_POST_ROUTING,
+	  .priority = NF_IP6_PRI_LAST },
+	{ .hook = hoplat_exit, .pf = NFPROTO_IPV6, .hooknum = NF_INET_LOCAL_IN,
+	  .priority = NF_IP6_PRI_LAST },
+};
+const unsigned int hoplat_hook_ops_count = ARRAY_SIZE(hoplat_hook_ops);

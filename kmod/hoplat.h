@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* hoplat module internals shared between its files. */
+#ifndef HOPLAT_INTERNAL_H
+#define HOPLAT_INTERNAL_H
+
+#include <linux/mutex.h>
+#include <linux/netfilter.h>
+#include <linux/timer.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/wait.h>
+#include <net/net_namespace.h>
+
+#include "include/uapi/linux/hoplat.h"
+#include "pkthash.h"
+
+/* Read on the packet path under RCU; replaced whole under config_lock. */
+struct hoplat_config {
+	bool enabled;
+	u32 sample_one_in;
+	u32 paths;
+	struct hoplat_hash_key key;
+	struct rcu_head rcu;
+};
+
+/* Per CPU, written only with BH disabled on that CPU. */
+struct hoplat_stats {
+	u64 seen;
+	u64 sampled;
+	u64 ring_drops;
+	u64 no_reader;
+	u64 parse_errors;
+	u64 unmatched;
+	struct u64_stats_sync syncp;
+};
+
+struct hoplat_counters {
+	u64 seen, sampled, ring_drops, no_reader, parse_errors, unmatched, records_read;
+};
+
+struct hoplat_rings;
+
+/* Everything the module keeps per network namespace (net_generic). */
+struct hoplat_net {
+	struct net *net;
+	struct hoplat_config __rcu *config;
+	struct mutex config_lock;
+	struct hoplat_stats __percpu *stats;
+	/* Allocated while a reader has /dev/hoplat open in this namespace. */
+	struct hoplat_rings __rcu *rings;
+	atomic_t reader_open;
+	atomic64_t records_read;
+	wait_queue_head_t wait;
+	struct timer_list flush_timer;
+	bool flushing;	/* the flush timer re-arms itself while set */
+};
+
+/* main.c */
+extern unsigned int hoplat_ring_records;
+extern unsigned int hoplat_flush_ms;
+struct hoplat_net *hoplat_pernet(const struct net *net);
+void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out);
+
+/* hook.c */
+extern const struct nf_hook_ops hoplat_hook_ops[];
+extern const unsigned int hoplat_hook_ops_count;
+
+/* stash.c: arrival state between the arrival and the exit hook, per CPU */
+struct hoplat_arrival {
+	u64 hash;
+	u64 arrival_real;
+	u64 arrival_mono;
+	u32 ifindex_in;
+	u32 length;
+	u32 flags;
+	u16 gso_segs;
+	bool local_out;
+};
+/* Both with BH disabled. put returns true if it overwrote an unmatched arrival. */
+bool hoplat_stash_put(const struct net *net, const struct sk_buff *skb,
+		      const struct hoplat_arrival *a);
+bool hoplat_stash_take(const struct net *net, const struct sk_buff *skb, u64 now_mono,
+		       struct hoplat_arrival *out, bool *stale);
+
+/* ring.c: per-CPU single-producer single-consumer record rings */
+struct hoplat_rings *hoplat_rings_alloc(unsigned int records);
+void hoplat_rings_free(struct hoplat_rings *rings);
+bool hoplat_rings_push(struct hoplat_rings *rings, const struct hoplat_record *rec, bool *wake);
+bool hoplat_rings_empty(struct hoplat_rings *rings);
+ssize_t hoplat_rings_read(struct hoplat_rings *rings, char __user *buf, size_t records,
+			  unsigned int *next_cpu);
+
+/* chardev.c */
+int hoplat_chardev_init(void);
+void hoplat_chardev_exit(void);
+void hoplat_flush_timer_fn(struct timer_list *t);
+
+/* netlink.c */
+int hoplat_netlink_init(void);
+void hoplat_netlink_exit(void);
+
+/* procfs.c */
+int hoplat_procfs_net_init(struct net *net);
+void hoplat_procfs_net_exit(struct net *net);
+
+#endif /* HOPLAT_INTERNAL_H */

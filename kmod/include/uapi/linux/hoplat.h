@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * hoplat: the module's whole ABI. Records read from /dev/hoplat, and the
+ * generic netlink family "hoplat". Shared by the kernel module and the agent.
+ */
+#ifndef _UAPI_LINUX_HOPLAT_H
+#define _UAPI_LINUX_HOPLAT_H
+
+#include <linux/types.h>
+
+#define HOPLAT_DEVICE "/dev/hoplat"
+#define HOPLAT_RECORD_VERSION 1
+
+/* Record flags. */
+#define HOPLAT_F_FORWARDED	(1U << 0) /* PRE_ROUTING -> POST_ROUTING */
+#define HOPLAT_F_LOCAL_OUT	(1U << 1) /* LOCAL_OUT -> POST_ROUTING: this host sent it */
+#define HOPLAT_F_LOCAL_IN	(1U << 2) /* PRE_ROUTING -> LOCAL_IN: delivered to this host */
+#define HOPLAT_F_IPV6		(1U << 3)
+#define HOPLAT_F_FRAGMENT	(1U << 4) /* an IP fragment: no L4 fields were hashed */
+#define HOPLAT_F_NO_L4		(1U << 5) /* L4 header absent, unknown or truncated */
+
+/*
+ * One sampled packet, 64 bytes, host byte order. Read whole: read() returns
+ * a multiple of sizeof(struct hoplat_record).
+ */
+struct hoplat_record {
+	__u64 hash;		/* keyed hash of the invariant fields */
+	__u64 arrival_ns;	/* CLOCK_REALTIME at the arrival hook */
+	__u64 exit_ns;		/* CLOCK_REALTIME at the exit hook */
+	__u64 residence_ns;	/* CLOCK_MONOTONIC exit minus arrival */
+	__u32 ifindex_in;	/* 0 for locally originated packets */
+	__u32 ifindex_out;	/* 0 for locally delivered packets */
+	__u32 length;		/* IP total length at arrival, bytes */
+	__u32 flags;		/* HOPLAT_F_* */
+	__u16 gso_segs;		/* wire packets in this skb (GRO/GSO), at least 1 */
+	__u8 version;		/* HOPLAT_RECORD_VERSION */
+	__u8 reserved0;
+	__u32 cpu;		/* CPU that saw the packet */
+	__u64 reserved1;
+};
+
+/* Generic netlink. */
+#define HOPLAT_GENL_NAME "hoplat"
+#define HOPLAT_GENL_VERSION 1
+
+enum hoplat_cmd {
+	HOPLAT_CMD_UNSPEC,
+	HOPLAT_CMD_GET_CONFIG,	 /* reply: the config attributes */
+	HOPLAT_CMD_SET_CONFIG,	 /* needs CAP_NET_ADMIN in the netns' user ns */
+	HOPLAT_CMD_GET_COUNTERS, /* reply: the counter attributes */
+	__HOPLAT_CMD_MAX,
+};
+#define HOPLAT_CMD_MAX (__HOPLAT_CMD_MAX - 1)
+
+enum hoplat_attr {
+	HOPLAT_A_UNSPEC,
+	HOPLAT_A_PAD,
+	/* configuration, per network namespace */
+	HOPLAT_A_ENABLED,	/* u8: 0 or 1 */
+	HOPLAT_A_SAMPLE_ONE_IN,	/* u32 >= 1: keep one packet in N, by hash (1: all) */
+	HOPLAT_A_HASH_KEY,	/* binary, 16 bytes */
+	HOPLAT_A_PATHS,		/* u32: HOPLAT_PATH_* bits to record */
+	/* counters, per network namespace (u64) */
+	HOPLAT_A_PACKETS_SEEN,
+	HOPLAT_A_PACKETS_SAMPLED,
+	HOPLAT_A_RING_DROPS,	/* records lost to a full ring */
+	HOPLAT_A_NO_READER,	/* records lost because nobody had the device open */
+	HOPLAT_A_PARSE_ERRORS,	/* truncated or malformed headers */
+	HOPLAT_A_UNMATCHED,	/* an arrival never seen at exit (dropped, or stash reused) */
+	HOPLAT_A_RECORDS_READ,
+	__HOPLAT_A_MAX,
+};
+#define HOPLAT_A_MAX (__HOPLAT_A_MAX - 1)
+
+#define HOPLAT_PATH_FORWARD	(1U << 0)
+#define HOPLAT_PATH_LOCAL_OUT	(1U << 1)
+#define HOPLAT_PATH_LOCAL_IN	(1U << 2)
+#define HOPLAT_PATH_IPV4	(1U << 3)
+#define HOPLAT_PATH_IPV6	(1U << 4)
+#define HOPLAT_PATH_ALL		0x1f
+
+#endif /* _UAPI_LINUX_HOPLAT_H */

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The packet hash: which fields of a packet survive every hop, how they are
+ * laid out, and the keyed hash over them. One C source (pkthash.c) is built
+ * into the module and into the userspace tests so both agree bit for bit.
+ * docs/hash-fields.md is the prose version of this file.
+ */
+#ifndef HOPLAT_PKTHASH_H
+#define HOPLAT_PKTHASH_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HOPLAT_KEY_LEN 16
+#define HOPLAT_PAYLOAD_PREFIX 16	/* bytes of payload after the L4 header */
+#define HOPLAT_CANON_MAX 128		/* canonical buffer, upper bound */
+
+struct hoplat_hash_key {
+	u8 bytes[HOPLAT_KEY_LEN];
+};
+
+/* "hoplat-default-k": what a fresh fleet uses, so it correlates out of the box. */
+extern const struct hoplat_hash_key hoplat_default_key;
+
+/*
+ * Reads len bytes at offset (from the start of the IP header) into buf, or
+ * returns a pointer to them in place; NULL if the packet is shorter. In the
+ * kernel this is skb_header_pointer(); in tests, a bounded memcpy.
+ */
+typedef const void *(*hoplat_read_t)(const void *ctx, u32 offset, u32 len, void *buf);
+
+struct hoplat_pkt_info {
+	u64 hash;
+	u32 length;	/* IP total length (IPv6: 40 + payload length) */
+	u32 flags;	/* HOPLAT_F_IPV6, HOPLAT_F_FRAGMENT, HOPLAT_F_NO_L4 */
+};
+
+/*
+ * Hashes one packet. Returns 0 on success; -1 if even the IP header cannot be
+ * read or is not the expected version (the caller counts a parse error). A
+ * truncated or unknown L4 header is hashed without it (HOPLAT_F_NO_L4).
+ */
+int hoplat_hash_packet(const struct hoplat_hash_key *key, bool ipv6, hoplat_read_t read,
+		       const void *ctx, struct hoplat_pkt_info *out);
+
+/* Builds the canonical buffer only (for tests and docs); returns its length or -1. */
+int hoplat_canonical(bool ipv6, hoplat_read_t read, const void *ctx, u8 *buf,
+		     struct hoplat_pkt_info *out);
+
+/* SipHash-2-4 with a 128-bit key (portable C: the same in kernel and userspace). */
+u64 hoplat_siphash(const struct hoplat_hash_key *key, const u8 *data, size_t len);
+
+/* Consistent sampling: the same packets are kept on every router. */
+static inline bool hoplat_sampled(u64 hash, u32 one_in)
+{
+	return one_in <= 1 || hash <= (~(u64)0) / one_in;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOPLAT_PKTHASH_H */

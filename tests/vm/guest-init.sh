@@ -1,0 +1,151 @@
+#!/bin/busybox sh
+# /init of the test guest. Builds h1 -- r1 -- r2 -- h2 (the compose lab's
+# topology minus r3) as network namespaces joined by veth, runs the
+# scenarios, prints HOPLAT_TEST <name> PASS|FAIL lines and a final
+# HOPLAT_RESULT, and powers off.
+export PATH=/sbin:/bin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /tmp
+mkdir -p /run/netns
+ip() { /sbin/ip "$@"; }   # busybox sh prefers its own applets; iproute2 has netns
+tc() { /sbin/tc "$@"; }
+P=/bin/hoplat-probe
+FAILS=0
+pass() { echo "HOPLAT_TEST $1 PASS ${2:-}"; }
+fail() { echo "HOPLAT_TEST $1 FAIL ${2:-}"; FAILS=$((FAILS + 1)); }
+check() { # name condition-result(0/1) detail
+  if [ "$2" = 0 ]; then pass "$1" "$3"; else fail "$1" "$3"; fi
+}
+finish() {
+  dmesg | grep -E 'BUG|WARNING|Oops|lockup|leak|hoplat' | sed 's/^/HOPLAT_DMESG /'
+  if dmesg | grep -qE 'BUG:|WARNING:|Oops|soft lockup|hard LOCKUP|unreferenced object'; then
+    fail dmesg_clean
+  else
+    pass dmesg_clean
+  fi
+  if [ $FAILS = 0 ]; then echo "HOPLAT_RESULT PASS"; else echo "HOPLAT_RESULT FAIL ($FAILS)"; fi
+  sync; poweroff -f
+}
+echo "HOPLAT_INFO kernel $(uname -r), $(nproc) CPUs"
+
+for ko in $(cat /etc/modlist); do insmod "$ko" || fail "insmod_$(basename "$ko")"; done
+insmod /hoplat.ko ring_records=4096 || { fail insmod_hoplat; finish; }
+[ -c /dev/hoplat ] && pass device_node || fail device_node
+
+# ---- topology ----
+for n in h1 r1 r2 h2; do ip netns add $n; ip -n $n link set lo up; done
+ip -n h1 link add eth0 type veth peer name r1-h1 netns r1
+ip -n r1 link add r1-r2 type veth peer name r2-r1 netns r2
+ip -n h2 link add eth0 type veth peer name r2-h2 netns r2
+ip -n h1 addr add 192.0.2.2/24 dev eth0;       ip -n h1 addr add 2001:db8:1::2/64 dev eth0 nodad
+ip -n r1 addr add 192.0.2.1/24 dev r1-h1;      ip -n r1 addr add 2001:db8:1::1/64 dev r1-h1 nodad
+ip -n r1 addr add 198.51.100.1/24 dev r1-r2;   ip -n r1 addr add 2001:db8:2::1/64 dev r1-r2 nodad
+ip -n r2 addr add 198.51.100.2/24 dev r2-r1;   ip -n r2 addr add 2001:db8:2::2/64 dev r2-r1 nodad
+ip -n r2 addr add 203.0.113.1/24 dev r2-h2;    ip -n r2 addr add 2001:db8:3::1/64 dev r2-h2 nodad
+ip -n h2 addr add 203.0.113.2/24 dev eth0;     ip -n h2 addr add 2001:db8:3::2/64 dev eth0 nodad
+for n in h1 r1 r2 h2; do
+  for d in $(ip -n $n -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do ip -n $n link set "$d" up; done
+done
+for r in r1 r2; do ip netns exec $r sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1; done
+ip -n h1 route add default via 192.0.2.1;      ip -n h1 -6 route add default via 2001:db8:1::1
+ip -n h2 route add default via 203.0.113.1;    ip -n h2 -6 route add default via 2001:db8:3::1
+ip -n r1 route add 203.0.113.0/24 via 198.51.100.2; ip -n r1 -6 route add 2001:db8:3::/64 via 2001:db8:2::2
+ip -n r2 route add 192.0.2.0/24 via 198.51.100.1;   ip -n r2 -6 route add 2001:db8:1::/64 via 2001:db8:2::1
+# Warm-up: neighbour discovery before anything is counted.
+ip netns exec h1 ping -c 1 -W 5 203.0.113.2 >/dev/null 2>&1
+ip netns exec h1 ping -6 -c 1 -W 5 2001:db8:3::2 >/dev/null 2>&1
+ip netns exec h2 ping -c 1 -W 5 192.0.2.2 >/dev/null 2>&1
+ip netns exec h2 ping -6 -c 1 -W 5 2001:db8:1::2 >/dev/null 2>&1
+ip netns exec h1 ping -c 2 -W 5 203.0.113.2 >/dev/null 2>&1 && pass topology || fail topology
+
+# start_bg NAME NS CMD...: runs a probe in the background into /tmp/NAME, waits for READY.
+start_bg() {
+  name=$1; ns=$2; shift 2
+  if [ "$ns" = root ]; then "$P" "$@" >/tmp/$name 2>&1 &
+  else ip netns exec "$ns" "$P" "$@" >/tmp/$name 2>&1 & fi
+  eval "pid_$name=$!"
+  i=0; while ! grep -q READY /tmp/$name 2>/dev/null; do
+    i=$((i + 1)); [ $i -gt 200 ] && { fail "start_$name"; return 1; }; sleep 0.05
+  done
+}
+stop_all() { touch "$1"; wait; }
+fwd() { cat "$@" | grep '^R .* kind=fwd '; }
+hashes() { sed -n 's/.*hash=\([0-9a-f]*\).*/\1/p'; }
+
+# ---- scenario 1: exact records, same hash on both routers, DSCP rewrite ----
+# r1 rewrites DSCP (to EF, tos 0xb8) on everything IPv4 it sends to r2.
+tc -n r1 qdisc add dev r1-r2 root handle 1: prio
+tc -n r1 filter add dev r1-r2 parent 1: protocol ip u32 match u32 0 0 \
+  action pedit ex munge ip dsfield set 0xb8 pipe csum ip4h
+S=/tmp/stop1
+start_bg sink h2 sink 9999 $S
+for n in r1 r2 h1 h2; do start_bg rec_$n $n read $S; done
+start_bg rec_root root read $S
+start_bg cap_r2 r2 capture r2-r1 $S
+ip netns exec h1 ping -c 10 -i 0.1 -W 5 203.0.113.2 >/tmp/ping4 2>&1 || fail ping4 "$(tail -2 /tmp/ping4)"
+ip netns exec h1 ping -6 -c 10 -i 0.1 -W 5 2001:db8:3::2 >/tmp/ping6 2>&1 || fail ping6 "$(tail -2 /tmp/ping6)"
+ip netns exec h1 "$P" udp 203.0.113.2 9999 10
+ip netns exec h1 "$P" udp 2001:db8:3::2 9999 10
+sleep 0.5  # lets the last datagram cross both routers (TCG is slow); readers drain on stop
+stop_all $S
+for n in r1 r2; do
+  c=$(fwd /tmp/rec_$n | wc -l)
+  check "s1_exact_forwarded_$n" $([ "$c" = 60 ]; echo $?) "forwarded=$c want 60 (20 ping4 + 20 ping6 + 10 udp4 + 10 udp6)"
+done
+for n in h1 h2 root; do
+  c=$(fwd /tmp/rec_$n | wc -l)
+  check "s1_no_forwarded_in_$n" $([ "$c" = 0 ]; echo $?) "forwarded=$c"
+done
+c=$(grep -c '^R ' /tmp/rec_root); check s1_root_sees_nothing $([ "$c" = 0 ]; echo $?) "records=$c"
+c=$(grep -c '^R .* kind=out ' /tmp/rec_h1)
+check s1_local_out_in_h1 $([ "$c" -ge 40 ]; echo $?) "local_out=$c want >= 40"
+fwd /tmp/rec_r1 | hashes | sort >/tmp/h_r1; fwd /tmp/rec_r2 | hashes | sort >/tmp/h_r2
+check s1_same_hashes_r1_r2 $(cmp -s /tmp/h_r1 /tmp/h_r2; echo $?) "$(wc -l </tmp/h_r1) vs $(wc -l </tmp/h_r2)"
+bad=$(fwd /tmp/rec_r1 /tmp/rec_r2 | awk '{ split($6, r, "="); if (r[2] <= 0 || r[2] > 50000000) n++ } END { print n + 0 }')
+check s1_residence_plausible $([ "$bad" = 0 ]; echo $?) "outside (0, 50 ms]: $bad"
+# Userspace hashes the bytes r2 received (TTL 63, DSCP rewritten) to r2's own hashes.
+grep '^C ' /tmp/cap_r2 | hashes | sort -u >/tmp/c_r2
+matched=$(sort -u /tmp/h_r2 | cat - /tmp/c_r2 | sort | uniq -d | wc -l)
+check s1_userspace_hash_matches $([ "$matched" = 40 ]; echo $?) "matched=$matched want 40 (every h1->h2 packet r2 received)"
+dscp=$(grep '^C ' /tmp/cap_r2 | grep -c 'v6=0 tos=184 ttl=63')
+check s1_dscp_rewritten_in_flight $([ "$dscp" -ge 20 ]; echo $?) "ipv4 packets with tos 0xb8 at r2: $dscp"
+
+# ---- scenario 2: 20 ms netem on r1 -> r2 shows up in the hop, not in residence ----
+tc -n r1 qdisc del dev r1-r2 root
+tc -n r1 qdisc add dev r1-r2 root netem delay 20ms
+S=/tmp/stop2
+for n in r1 r2; do start_bg rec2_$n $n read $S; done
+ip netns exec h1 ping -c 20 -i 0.1 -W 5 203.0.113.2 >/tmp/ping4b 2>&1 || fail ping_netem
+sleep 0.3
+stop_all $S
+fwd /tmp/rec2_r1 | awk '{ split($2, h, "="); split($5, e, "="); print h[2], e[2] }' | sort >/tmp/e_r1
+fwd /tmp/rec2_r2 | awk '{ split($2, h, "="); split($4, a, "="); print h[2], a[2] }' | sort >/tmp/a_r2
+awk 'NR == FNR { exit_ns[$1] = $2; next } ($1 in exit_ns) { d = $2 - exit_ns[$1]; if (d > 0) print d }' \
+  /tmp/e_r1 /tmp/a_r2 | sort -n >/tmp/hops
+n=$(wc -l </tmp/hops)
+median=$(awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print 0 }' /tmp/hops)
+echo "FIGURE netem_hop_median_ns $median over $n packets"
+check s2_netem_hop_median $([ "$n" = 20 ] && [ "$median" -ge 19000000 ] && [ "$median" -le 21000000 ]; echo $?) \
+  "median r2.arrival - r1.exit = $median ns over $n (want 20 ms +- 1 ms)"
+rmed=$(fwd /tmp/rec2_r1 | awk '{ split($6, r, "="); print r[2] }' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] + 0 }')
+check s2_residence_excludes_netem $([ "$rmed" -lt 5000000 ]; echo $?) "median residence in r1 = $rmed ns"
+tc -n r1 qdisc del dev r1-r2 root
+
+# ---- scenario 4: bad input ----
+ip netns add idle
+ip netns exec idle "$P" errors >/tmp/errors 2>&1
+sed 's/^/HOPLAT_DETAIL /' /tmp/errors
+check s4_bad_input $(grep -q 'ERRORS_DONE failures=0' /tmp/errors; echo $?) "$(grep -c '^OK' /tmp/errors) checks passed"
+
+# ---- lifetimes: a reader outlives its namespace; rmmod waits for readers ----
+ip netns add gone
+start_bg rec_gone gone read /tmp/stop_gone
+ip netns del gone
+rmmod hoplat 2>/dev/null && fail s5_rmmod_refused_with_reader || pass s5_rmmod_refused_with_reader
+stop_all /tmp/stop_gone
+grep -q '^TOTAL' /tmp/rec_gone && pass s5_reader_outlives_netns || fail s5_reader_outlives_netns
+ip netns del idle
+rmmod hoplat && pass s5_rmmod || fail s5_rmmod
+insmod /hoplat.ko && [ -c /dev/hoplat ] && pass s5_insmod_again || fail s5_insmod_again
+ip netns exec h1 ping -c 2 -W 5 203.0.113.2 >/dev/null 2>&1 && pass s5_traffic_after_reload || fail s5_traffic_after_reload
+finish

@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hoplat-probe: the guest side of the VM tests. Static, no libraries: reads
+ * /dev/hoplat, captures packets and hashes them with the module's own
+ * pkthash.c, sends UDP, and pokes the device and the genetlink family with
+ * bad input. Prints one line per fact for the host to parse.
+ *
+ *   hoplat-probe read STOPFILE          records until STOPFILE exists, then drain
+ *   hoplat-probe capture IFACE STOPFILE hashes of IP packets received on IFACE
+ *   hoplat-probe udp ADDR PORT COUNT    COUNT datagrams with distinct payloads
+ *   hoplat-probe sink PORT STOPFILE     receives (and drops) UDP on PORT, IPv4 and IPv6
+ *   hoplat-probe errors                 bad-input checks in this (idle) namespace
+ *   hoplat-probe set ATTR=VALUE...      enabled=, one_in=, paths= via genetlink
+ *   hoplat-probe counters               genetlink counters of this namespace
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/genetlink.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "include/uapi/linux/hoplat.h"
+#include "pkthash.h"
+
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static void print_record(const struct hoplat_record *r)
+{
+	const char *kind = r->flags & HOPLAT_F_FORWARDED ? "fwd" :
+			   r->flags & HOPLAT_F_LOCAL_OUT ? "out" :
+			   r->flags & HOPLAT_F_LOCAL_IN ? "in" : "?";
+
+	printf("R hash=%016llx kind=%s arr=%llu exit=%llu res=%llu in=%u out=%u len=%u gso=%u v=%u "
+	       "flags=%x\n",
+	       (unsigned long long)r->hash, kind, (unsigned long long)r->arrival_ns,
+	       (unsigned long long)r->exit_ns, (unsigned long long)r->residence_ns, r->ifindex_in,
+	       r->ifindex_out, r->length, r->gso_segs, r->version, r->flags);
+}
+
+static int cmd_read(const char *stop)
+{
+	static struct hoplat_record buf[4096];
+	int fd = open(HOPLAT_DEVICE, O_RDONLY | O_NONBLOCK);
+	long total = 0;
+	int stopping = 0;
+
+	if (fd < 0) {
+		printf("E open %s\n", strerror(errno));
+		return 1;
+	}
+	printf("READY\n");
+	fflush(stdout);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (!stopping && exists(stop))
+			stopping = 1;  /* one last drain below, then out */
+		poll(&p, 1, stopping ? 0 : 100);
+		n = read(fd, buf, sizeof(buf));
+		if (n > 0) {
+			for (size_t i = 0; i < (size_t)n / sizeof(buf[0]); i++)
+				print_record(&buf[i]);
+			total += n / (ssize_t)sizeof(buf[0]);
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN) {
+			printf("E read %s\n", strerror(errno));
+			return 1;
+		}
+		if (stopping)
+			break;
+	}
+	printf("TOTAL %ld\n", total);
+	return 0;
+}
+
+struct bytes {
+	const unsigned char *p;
+	size_t len;
+};
+
+static const void *read_bytes(const void *ctx, u32 off, u32 len, void *buf)
+{
+	const struct bytes *b = ctx;
+
+	(void)buf;
+	if ((size_t)off + len > b->len)
+		return NULL;
+	return b->p + off;
+}
+
+static int cmd_capture(const char *ifname, const char *stop)
+{
+	int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	unsigned char frame[65536];
+
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	if (fd < 0 || !sll.sll_ifindex || bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		printf("E capture %s: %s\n", ifname, strerror(errno));
+		return 1;
+	}
+	printf("READY\n");
+	fflush(stdout);
+	for (int stopping = 0;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		struct hoplat_pkt_info info;
+		struct bytes b;
+		ssize_t n;
+		int v6;
+
+		if (!stopping && exists(stop))
+			stopping = 1;  /* drain what is queued, then out */
+		if (!stopping && poll(&p, 1, 100) <= 0)
+			continue;
+		n = recvfrom(fd, frame, sizeof(frame), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		if (n < 0 && stopping)
+			break;
+		if (n < 14 || from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		if (frame[12] == 0x08 && frame[13] == 0x00)
+			v6 = 0;
+		else if (frame[12] == 0x86 && frame[13] == 0xdd)
+			v6 = 1;
+		else
+			continue;
+		b.p = frame + 14;
+		b.len = (size_t)n - 14;
+		if (hoplat_hash_packet(&hoplat_default_key, v6, read_bytes, &b, &info) == 0)
+			printf("C hash=%016llx v6=%d tos=%u ttl=%u proto=%u len=%u\n",
+			       (unsigned long long)info.hash, v6,
+			       v6 ? ((b.p[0] & 0xf) << 4 | b.p[1] >> 4) : b.p[1], v6 ? b.p[7] : b.p[8],
+			       v6 ? b.p[6] : b.p[9], info.length);
+	}
+	return 0;
+}
+
+static int cmd_udp(const char *addr, int port, int count)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl;
+	int fd, i;
+
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		inet_pton(AF_INET6, addr, &s6->sin6_addr);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		inet_pton(AF_INET, addr, &s4->sin_addr);
+		sl = sizeof(*s4);
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	for (i = 0; i < count; i++) {
+		char msg[64];
+		int len = snprintf(msg, sizeof(msg), "%04d hoplat probe datagram", i);
+
+		if (sendto(fd, msg, len, 0, (struct sockaddr *)&ss, sl) != len) {
+			printf("E sendto %s\n", strerror(errno));
+			return 1;
+		}
+		usleep(20000);
+	}
+	return 0;
+}
+
+static int cmd_sink(int port, const char *stop)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0), off = 0;
+	char buf[2048];
+
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		printf("E sink %s\n", strerror(errno));
+		return 1;
+	}
+	printf("READY\n");
+	while (!exists(stop)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, 100) > 0)
+			recv(fd, buf, sizeof(buf), 0);
+	}
+	return 0;
+}
+
+/* ---- generic netlink, by hand ---- */
+
+struct nlreq {
+	struct nlmsghdr n;
+	struct genlmsghdr g;
+	char attrs[256];
+};
+
+static int nl_fd(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return -1;
+	return fd;
+}
+
+static void add_attr(struct nlreq *r, unsigned short type, const void *data, unsigned short len)
+{
+	struct nlattr *a = (struct nlattr *)((char *)r + NLMSG_ALIGN(r->n.nlmsg_len));
+
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + len;
+	memcpy((char *)a + NLA_HDRLEN, data, len);
+	r->n.nlmsg_len = NLMSG_ALIGN(r->n.nlmsg_len) + NLA_ALIGN(a->nla_len);
+}
+
+/* Sends r and returns the kernel's answer: 0, -errno, or 1 with a reply in out. */
+static int nl_talk(int fd, struct nlreq *r, char *out, size_t outlen)
+{
+	static unsigned int seq;
+	char buf[8192];
+	ssize_t n;
+
+	r->n.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	r->n.nlmsg_seq = ++seq;
+	if (send(fd, r, r->n.nlmsg_len, 0) < 0)
+		return -errno;
+	for (;;) {
+		struct nlmsghdr *h;
+
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			return -errno;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+
+				return e->error;
+			}
+			if (out && h->nlmsg_len <= outlen)
+				memcpy(out, h, h->nlmsg_len);
+		}
+	}
+}
+
+static int family_id(int fd)
+{
+	struct nlreq r = { .n = { .nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN), .nlmsg_type = GENL_ID_CTRL },
+			   .g = { .cmd = CTRL_CMD_GETFAMILY, .version = 1 } };
+	char out[4096];
+	struct nlmsghdr *h = (struct nlmsghdr *)out;
+	struct nlattr *a;
+	int len;
+
+	add_attr(&r, CTRL_ATTR_FAMILY_NAME, HOPLAT_GENL_NAME, sizeof(HOPLAT_GENL_NAME));
+	memset(out, 0, sizeof(out));
+	if (nl_talk(fd, &r, out, sizeof(out)) < 0)
+		return -1;
+	len = (int)h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
+	for (a = (struct nlattr *)((char *)NLMSG_DATA(h) + GENL_HDRLEN); len >= NLA_HDRLEN;
+	     len -= NLA_ALIGN(a->nla_len), a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len)))
+		if (a->nla_type == CTRL_ATTR_FAMILY_ID)
+			return *(unsigned short *)((char *)a + NLA_HDRLEN);
+	return -1;
+}
+
+static void init_req(struct nlreq *r, int fam, int cmd)
+{
+	memset(r, 0, sizeof(*r));
+	r->n.nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN);
+	r->n.nlmsg_type = (unsigned short)fam;
+	r->g.cmd = (unsigned char)cmd;
+	r->g.version = HOPLAT_GENL_VERSION;
+}
+
+static int set_attrs(int fd, int fam, int argc, char **argv)
+{
+	struct nlreq r;
+	int i;
+
+	init_req(&r, fam, HOPLAT_CMD_SET_CONFIG);
+	for (i = 0; i < argc; i++) {
+		unsigned int v = (unsigned int)strtoul(strchr(argv[i], '=') + 1, NULL, 0);
+		unsigned char v8 = (unsigned char)v;
+
+		if (!strncmp(argv[i], "enabled=", 8))
+			add_attr(&r, HOPLAT_A_ENABLED, &v8, 1);
+		else if (!strncmp(argv[i], "one_in=", 7))
+			add_attr(&r, HOPLAT_A_SAMPLE_ONE_IN, &v, 4);
+		else if (!strncmp(argv[i], "paths=", 6))
+			add_attr(&r, HOPLAT_A_PATHS, &v, 4);
+	}
+	return nl_talk(fd, &r, NULL, 0);
+}
+
+static int cmd_counters(void)
+{
+	int fd = nl_fd(), fam = fd < 0 ? -1 : family_id(fd), len;
+	static const char *names[] = { [HOPLAT_A_PACKETS_SEEN] = "seen",
+		[HOPLAT_A_PACKETS_SAMPLED] = "sampled", [HOPLAT_A_RING_DROPS] = "ring_drops",
+		[HOPLAT_A_NO_READER] = "no_reader", [HOPLAT_A_PARSE_ERRORS] = "parse_errors",
+		[HOPLAT_A_UNMATCHED] = "unmatched", [HOPLAT_A_RECORDS_READ] = "records_read" };
+	char out[4096];
+	struct nlmsghdr *h = (struct nlmsghdr *)out;
+	struct nlattr *a;
+	struct nlreq r;
+
+	if (fam < 0) {
+		printf("E genetlink family not found\n");
+		return 1;
+	}
+	init_req(&r, fam, HOPLAT_CMD_GET_COUNTERS);
+	if (nl_talk(fd, &r, out, sizeof(out)) < 0)
+		return 1;
+	len = (int)h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
+	printf("COUNTERS");
+	for (a = (struct nlattr *)((char *)NLMSG_DATA(h) + GENL_HDRLEN); len >= NLA_HDRLEN;
+	     len -= NLA_ALIGN(a->nla_len), a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len))) {
+		unsigned long long v;
+
+		if (a->nla_type >= HOPLAT_A_PACKETS_SEEN && a->nla_type <= HOPLAT_A_RECORDS_READ) {
+			memcpy(&v, (char *)a + NLA_HDRLEN, 8);
+			printf(" %s=%llu", names[a->nla_type], v);
+		}
+	}
+	printf("\n");
+	return 0;
+}
+
+static int failures;
+
+static void expect(const char *what, int got, int want)
+{
+	printf("%s %s got=%d want=%d\n", got == want ? "OK" : "FAIL", what, got, want);
+	failures += got != want;
+}
+
+static int drop_net_admin(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[0].effective &= ~(1U << CAP_NET_ADMIN);
+	data[0].permitted &= ~(1U << CAP_NET_ADMIN);
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+static int cmd_errors(void)
+{
+	char small[10];
+	struct hoplat_record rec;
+	struct nlreq r;
+	int fd, fd2, nfd, fam, rc;
+	unsigned int zero = 0, big = 0xffffffffu;
+	unsigned char key3[3] = { 1, 2, 3 };
+	struct pollfd p;
+
+	fd = open(HOPLAT_DEVICE, O_RDONLY | O_NONBLOCK);
+	expect("open", fd >= 0 ? 0 : -errno, 0);
+	fd2 = open(HOPLAT_DEVICE, O_RDONLY);
+	expect("second_open_ebusy", fd2 >= 0 ? 0 : -errno, -EBUSY);
+	rc = (int)read(fd, small, sizeof(small));
+	expect("small_read_einval", rc < 0 ? -errno : rc, -EINVAL);
+	rc = (int)read(fd, &rec, sizeof(rec));
+	expect("nonblock_read_eagain", rc < 0 ? -errno : rc, -EAGAIN);
+	p.fd = fd;
+	p.events = POLLIN;
+	expect("poll_idle", poll(&p, 1, 50), 0);
+	close(fd);
+	fd = open(HOPLAT_DEVICE, O_RDONLY);
+	expect("reopen_after_close", fd >= 0 ? 0 : -errno, 0);
+	close(fd);
+
+	nfd = nl_fd();
+	fam = nfd < 0 ? -1 : family_id(nfd);
+	expect("genl_family_found", fam > 0, 1);
+	init_req(&r, fam, HOPLAT_CMD_GET_CONFIG);
+	expect("get_config", nl_talk(nfd, &r, NULL, 0), 0);
+	init_req(&r, fam, HOPLAT_CMD_SET_CONFIG);
+	expect("set_nothing_einval", nl_talk(nfd, &r, NULL, 0), -EINVAL);
+	init_req(&r, fam, HOPLAT_CMD_SET_CONFIG);
+	add_attr(&r, HOPLAT_A_SAMPLE_ONE_IN, &zero, 4);
+	expect("one_in_zero_erange", nl_talk(nfd, &r, NULL, 0), -ERANGE);
+	init_req(&r, fam, HOPLAT_CMD_SET_CONFIG);
+	add_attr(&r, HOPLAT_A_HASH_KEY, key3, 3);
+	expect("short_key_erange", nl_talk(nfd, &r, NULL, 0), -ERANGE);
+	init_req(&r, fam, HOPLAT_CMD_SET_CONFIG);
+	add_attr(&r, HOPLAT_A_PATHS, &big, 4);
+	expect("bad_paths_einval", nl_talk(nfd, &r, NULL, 0), -EINVAL);
+	init_req(&r, fam, HOPLAT_CMD_SET_CONFIG);
+	add_attr(&r, HOPLAT_A_ENABLED, &zero, 4); /* u8 attribute sent as 4 bytes: still parsed? */
+	rc = nl_talk(nfd, &r, NULL, 0);
+	printf("INFO enabled_as_u32 -> %d\n", rc);
+	init_req(&r, fam, HOPLAT_CMD_SET_CONFIG);
+	add_attr(&r, HOPLAT_A_SAMPLE_ONE_IN, key3, 1); /* truncated u32 */
+	expect("truncated_u32_einval", nl_talk(nfd, &r, NULL, 0), -EINVAL);
+	init_req(&r, fam, 99);
+	expect("unknown_cmd_eopnotsupp", nl_talk(nfd, &r, NULL, 0), -EOPNOTSUPP);
+	init_req(&r, fam, HOPLAT_CMD_SET_CONFIG);
+	r.n.nlmsg_len += 3; /* a dangling half attribute header */
+	rc = nl_talk(nfd, &r, NULL, 0);
+	expect("garbage_tail_rejected", rc < 0, 1);
+	{
+		char *argv1[] = { "enabled=1", "one_in=1" };
+
+		expect("set_ok", set_attrs(nfd, fam, 2, argv1), 0);
+	}
+	expect("drop_cap_net_admin", drop_net_admin(), 0);
+	{
+		char *argv1[] = { "one_in=2" };
+
+		expect("set_unprivileged_eperm", set_attrs(nfd, fam, 1, argv1), -EPERM);
+	}
+	init_req(&r, fam, HOPLAT_CMD_GET_COUNTERS);
+	expect("counters_unprivileged", nl_talk(nfd, &r, NULL, 0), 0);
+	printf("ERRORS_DONE failures=%d\n", failures);
+	return failures != 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 3 && !strcmp(argv[1], "read"))
+		return cmd_read(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "capture"))
+		return cmd_capture(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "udp"))
+		return cmd_udp(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "sink"))
+		return cmd_sink(atoi(argv[2]), argv[3]);
+	if (argc == 2 && !strcmp(argv[1], "errors"))
+		return cmd_errors();
+	if (argc == 2 && !strcmp(argv[1], "counters"))
+		return cmd_counters();
+	if (argc >= 3 && !strcmp(argv[1], "set")) {
+		int fd = nl_fd(), fam = fd < 0 ? -1 : family_id(fd);
+		int rc = fam < 0 ? -ENOENT : set_attrs(fd, fam, argc - 2, argv + 2);
+
+		printf("SET %d\n", rc);
+		return rc != 0;
+	}
+	fprintf(stderr, "usage: see the comment at the top of tests/vm/probe.c\n");
+	return 2;
+}
