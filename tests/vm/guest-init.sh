@@ -131,6 +131,47 @@ rmed=$(fwd /tmp/rec2_r1 | awk '{ split($6, r, "="); print r[2] }' | sort -n | aw
 check s2_residence_excludes_netem $([ "$rmed" -lt 5000000 ]; echo $?) "median residence in r1 = $rmed ns"
 tc -n r1 qdisc del dev r1-r2 root
 
+# ---- scenario 3: stress ----
+# iperf3 through both routers while readers drain, a poller reads counters
+# over genetlink, a third process opens and closes the device, and
+# namespaces come and go.
+S=/tmp/stop3
+for n in r1 r2; do start_bg drain_$n $n drain $S; done
+start_bg churn h1 churn $S
+ip netns exec h2 iperf3 -s -1 >/tmp/iperf_s 2>&1 &
+i=0; until ip netns exec h2 grep -q ':1451 00000000:0000 0A' /proc/net/tcp; do
+  i=$((i + 1)); [ $i -gt 200 ] && break; sleep 0.05; done
+( n=0; while [ ! -e $S ]; do ip netns exec r1 "$P" counters >/dev/null || echo POLL_FAIL; n=$((n + 1)); done; echo "POLLS $n" ) >/tmp/poller 2>&1 &
+( n=0; while [ ! -e $S ]; do ip netns add churn$n && ip netns exec churn$n "$P" counters >/dev/null; ip netns del churn$n; n=$((n + 1)); done; echo "NETNS $n" ) >/tmp/nschurn 2>&1 &
+ip netns exec h1 iperf3 -c 203.0.113.2 -t ${STRESS_SECONDS:-20} -f m >/tmp/iperf_c 2>&1
+iperf_rc=$?
+stop_all $S
+rate=$(grep -E 'sender' /tmp/iperf_c | awk '{ print $7 }')
+echo "FIGURE stress_iperf3_mbit_s $rate"
+check s3_iperf3_through_both_routers $([ $iperf_rc = 0 ]; echo $?) "$rate Mbit/s"
+for n in r1 r2; do
+  t=$(sed -n 's/^TOTAL //p' /tmp/drain_$n)
+  check "s3_reader_drained_$n" $([ "${t:-0}" -gt 100 ]; echo $?) "records=$t"
+done
+ip netns exec r1 "$P" counters | sed 's/^/HOPLAT_INFO r1 /'
+check s3_poller $(grep -q POLL_FAIL /tmp/poller; [ $? = 1 ] && grep -q POLLS /tmp/poller; echo $?) "$(cat /tmp/poller)"
+check s3_netns_churn $(grep -q NETNS /tmp/nschurn; echo $?) "$(cat /tmp/nschurn)"
+check s3_open_close_churn $(grep -q '^CHURN opened=[1-9]' /tmp/churn; echo $?) "$(grep CHURN /tmp/churn)"
+
+# A small ring that nobody reads: drops are counted, packets still flow.
+rmmod hoplat && insmod /hoplat.ko ring_records=64 || fail s3_reload_small_ring
+S=/tmp/stop3b
+start_bg hold_r1 r1 hold $S
+ip netns exec h1 ping -c 200 -i 0.01 -W 5 203.0.113.2 >/tmp/ping_flood 2>&1
+flood_rc=$?
+stop_all $S
+check s3_packets_flow_with_full_ring $([ $flood_rc = 0 ]; echo $?) "$(grep 'packets transmitted' /tmp/ping_flood)"
+drops=$(ip netns exec r1 "$P" counters | sed -n 's/.* ring_drops=\([0-9]*\).*/\1/p')
+held=$(sed -n 's/^TOTAL //p' /tmp/hold_r1)
+check s3_ring_drops_counted $([ "${drops:-0}" -gt 0 ] && [ "${held:-999}" -le 128 ]; echo $?) \
+  "ring_drops=$drops records read=$held (ring: 64 per CPU)"
+rmmod hoplat && insmod /hoplat.ko || fail s3_reload
+
 # ---- scenario 4: bad input ----
 ip netns add idle
 ip netns exec idle "$P" errors >/tmp/errors 2>&1

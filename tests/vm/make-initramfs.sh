@@ -22,6 +22,7 @@ copy_with_libs() {  # $1 source binary, $2 path in the guest
 }
 copy_with_libs /bin/ip /sbin/ip
 copy_with_libs /usr/sbin/tc /sbin/tc
+copy_with_libs /usr/bin/iperf3 /bin/iperf3
 cp /usr/lib/x86_64-linux-gnu/tc/*.dist "$R/usr/lib/x86_64-linux-gnu/tc/" 2>/dev/null || true
 
 : >"$R/etc/modlist"

@@ -6,6 +6,9 @@
  * bad input. Prints one line per fact for the host to parse.
  *
  *   hoplat-probe read STOPFILE          records until STOPFILE exists, then drain
+ *   hoplat-probe drain STOPFILE         the same, counting instead of printing
+ *   hoplat-probe hold STOPFILE          opens, reads nothing until STOPFILE, then counts
+ *   hoplat-probe churn STOPFILE         opens and closes the device in a loop
  *   hoplat-probe capture IFACE STOPFILE hashes of IP packets received on IFACE
  *   hoplat-probe udp ADDR PORT COUNT    COUNT datagrams with distinct payloads
  *   hoplat-probe sink PORT STOPFILE     receives (and drops) UDP on PORT, IPv4 and IPv6
@@ -56,7 +59,7 @@ static void print_record(const struct hoplat_record *r)
 	       r->ifindex_out, r->length, r->gso_segs, r->version, r->flags);
 }
 
-static int cmd_read(const char *stop)
+static int cmd_read(const char *stop, int print, int hold)
 {
 	static struct hoplat_record buf[4096];
 	int fd = open(HOPLAT_DEVICE, O_RDONLY | O_NONBLOCK);
@@ -75,10 +78,14 @@ static int cmd_read(const char *stop)
 
 		if (!stopping && exists(stop))
 			stopping = 1;  /* one last drain below, then out */
+		if (hold && !stopping) {
+			usleep(20000);
+			continue;
+		}
 		poll(&p, 1, stopping ? 0 : 100);
 		n = read(fd, buf, sizeof(buf));
 		if (n > 0) {
-			for (size_t i = 0; i < (size_t)n / sizeof(buf[0]); i++)
+			for (size_t i = 0; print && i < (size_t)n / sizeof(buf[0]); i++)
 				print_record(&buf[i]);
 			total += n / (ssize_t)sizeof(buf[0]);
 			continue;
@@ -91,6 +98,32 @@ static int cmd_read(const char *stop)
 			break;
 	}
 	printf("TOTAL %ld\n", total);
+	return 0;
+}
+
+static int cmd_churn(const char *stop)
+{
+	long opened = 0, busy = 0;
+
+	printf("READY\n");
+	while (!exists(stop)) {
+		struct hoplat_record rec;
+		int fd = open(HOPLAT_DEVICE, O_RDONLY | O_NONBLOCK);
+
+		if (fd < 0) {
+			if (errno != EBUSY) {
+				printf("E open %s\n", strerror(errno));
+				return 1;
+			}
+			busy++;
+			continue;
+		}
+		opened++;
+		while (read(fd, &rec, sizeof(rec)) > 0)
+			;
+		close(fd);
+	}
+	printf("CHURN opened=%ld busy=%ld\n", opened, busy);
 	return 0;
 }
 
@@ -450,7 +483,13 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 3 && !strcmp(argv[1], "read"))
-		return cmd_read(argv[2]);
+		return cmd_read(argv[2], 1, 0);
+	if (argc == 3 && !strcmp(argv[1], "drain"))
+		return cmd_read(argv[2], 0, 0);
+	if (argc == 3 && !strcmp(argv[1], "hold"))
+		return cmd_read(argv[2], 0, 1);
+	if (argc == 3 && !strcmp(argv[1], "churn"))
+		return cmd_churn(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "capture"))
 		return cmd_capture(argv[2], argv[3]);
 	if (argc == 5 && !strcmp(argv[1], "udp"))
