@@ -131,6 +131,18 @@ rmed=$(fwd /tmp/rec2_r1 | awk '{ split($6, r, "="); print r[2] }' | sort -n | aw
 check s2_residence_excludes_netem $([ "$rmed" -lt 5000000 ]; echo $?) "median residence in r1 = $rmed ns"
 tc -n r1 qdisc del dev r1-r2 root
 
+# ---- sampling: 1 in 4 by hash keeps the same packets on both routers ----
+for r in r1 r2; do ip netns exec $r "$P" set one_in=4 >/dev/null || fail "set_one_in_$r"; done
+S=/tmp/stop_s
+for n in r1 r2; do start_bg recs_$n $n read $S; done
+ip netns exec h1 ping -c 40 -i 0.05 -W 5 203.0.113.2 >/dev/null 2>&1 || fail ping_sampling
+stop_all $S
+fwd /tmp/recs_r1 | hashes | sort >/tmp/hs_r1; fwd /tmp/recs_r2 | hashes | sort >/tmp/hs_r2
+n=$(wc -l </tmp/hs_r1)
+check s1_sampling_same_packets $(cmp -s /tmp/hs_r1 /tmp/hs_r2 && [ "$n" -gt 0 ] && [ "$n" -lt 60 ]; echo $?) \
+  "kept $n of 80 on r1, same set on r2: $(cmp -s /tmp/hs_r1 /tmp/hs_r2 && echo yes || echo no)"
+for r in r1 r2; do ip netns exec $r "$P" set one_in=1 >/dev/null; done
+
 # ---- scenario 3: stress ----
 # iperf3 through both routers while readers drain, a poller reads counters
 # over genetlink, a third process opens and closes the device, and
