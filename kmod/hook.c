@@ -51,7 +51,8 @@ static unsigned int hoplat_arrival(void *priv, struct sk_buff *skb,
 
 	local_bh_disable();
 	COUNT(hn, seen);
-	if (hoplat_hash_packet(&cfg->key, state->pf == NFPROTO_IPV6, skb_read, skb, &info)) {
+	if (hoplat_hash_packet(&cfg->key, state->pf == NFPROTO_IPV6, skb_read, skb,
+			       skb->len - skb_network_offset(skb), &info)) {
 		COUNT(hn, parse_errors);
 		goto out;
 	}
@@ -98,7 +99,6 @@ static unsigned int hoplat_exit(void *priv, struct sk_buff *skb,
 	if (!cfg || !(cfg->paths & path))
 		goto out;
 
-	memset(&rec, 0, sizeof(rec));
 	rec.hash = a.hash;
 	rec.arrival_ns = a.arrival_real;
 	rec.exit_ns = ktime_get_real_ns();
@@ -110,7 +110,9 @@ static unsigned int hoplat_exit(void *priv, struct sk_buff *skb,
 			       local_in ? HOPLAT_F_LOCAL_IN : HOPLAT_F_FORWARDED);
 	rec.gso_segs = a.gso_segs;
 	rec.version = HOPLAT_RECORD_VERSION;
+	rec.reserved0 = 0;
 	rec.cpu = smp_processor_id();
+	rec.reserved1 = 0;
 
 	rings = rcu_dereference(hn->rings);
 	if (!rings)

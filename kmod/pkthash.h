@@ -25,8 +25,9 @@ extern "C" {
 #endif
 
 #define HOPLAT_KEY_LEN 16
-#define HOPLAT_PAYLOAD_PREFIX 16	/* bytes of payload after the L4 header */
+#define HOPLAT_PAYLOAD_PREFIX 8	/* bytes of payload after the L4 header */
 #define HOPLAT_CANON_MAX 128		/* canonical buffer, upper bound */
+#define HOPLAT_PARSE_MAX 128		/* bytes of the packet the parser looks at */
 
 struct hoplat_hash_key {
 	u8 bytes[HOPLAT_KEY_LEN];
@@ -49,18 +50,20 @@ struct hoplat_pkt_info {
 };
 
 /*
- * Hashes one packet. Returns 0 on success; -1 if even the IP header cannot be
- * read or is not the expected version (the caller counts a parse error). A
- * truncated or unknown L4 header is hashed without it (HOPLAT_F_NO_L4).
+ * Hashes one packet of `avail` bytes (from the IP header on). Looks at the
+ * first HOPLAT_PARSE_MAX of them, read with one call. Returns 0 on success;
+ * -1 if the IP header is short or not the expected version (the caller
+ * counts a parse error). A truncated or unknown L4 header is hashed without
+ * it (HOPLAT_F_NO_L4).
  */
 int hoplat_hash_packet(const struct hoplat_hash_key *key, bool ipv6, hoplat_read_t read,
-		       const void *ctx, struct hoplat_pkt_info *out);
+		       const void *ctx, u32 avail, struct hoplat_pkt_info *out);
 
 /* Builds the canonical buffer only (for tests and docs); returns its length or -1. */
-int hoplat_canonical(bool ipv6, hoplat_read_t read, const void *ctx, u8 *buf,
+int hoplat_canonical(bool ipv6, hoplat_read_t read, const void *ctx, u32 avail, u8 *buf,
 		     struct hoplat_pkt_info *out);
 
-/* SipHash-2-4 with a 128-bit key (portable C: the same in kernel and userspace). */
+/* SipHash-1-3 with a 128-bit key (portable C: the same in kernel and userspace). */
 u64 hoplat_siphash(const struct hoplat_hash_key *key, const u8 *data, size_t len);
 
 /* Consistent sampling: the same packets are kept on every router. */

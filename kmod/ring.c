@@ -16,13 +16,7 @@
 #include <linux/uaccess.h>
 
 #include "hoplat.h"
-
-struct hoplat_ring {
-	u32 head;	/* written by the producer */
-	u32 pad[15];	/* keep tail on its own cache line */
-	u32 tail;	/* written by the consumer */
-	struct hoplat_record *slots;
-};
+#include "ring_core.h"
 
 struct hoplat_rings {
 	struct hoplat_ring __percpu *pcpu;
@@ -68,19 +62,10 @@ void hoplat_rings_free(struct hoplat_rings *rings)
 	kfree(rings);
 }
 
-/* BH disabled. *wake is set when the ring just reached half full. */
+/* BH disabled: this CPU's ring has one producer at a time. */
 bool hoplat_rings_push(struct hoplat_rings *rings, const struct hoplat_record *rec, bool *wake)
 {
-	struct hoplat_ring *r = this_cpu_ptr(rings->pcpu);
-	u32 head = r->head;
-	u32 used = head - smp_load_acquire(&r->tail);
-
-	if (used > rings->mask)
-		return false;
-	r->slots[head & rings->mask] = *rec;
-	smp_store_release(&r->head, head + 1);
-	*wake = used + 1 == (rings->mask + 1) / 2;
-	return true;
+	return hoplat_ring_push(this_cpu_ptr(rings->pcpu), rings->mask, rec, wake);
 }
 
 bool hoplat_rings_empty(struct hoplat_rings *rings)

@@ -29,7 +29,7 @@ Result Hash(const std::vector<uint8_t>& pkt, bool ipv6,
             const hoplat_hash_key& key = hoplat_default_key) {
   Bytes b{&pkt};
   Result r{};
-  r.rc = hoplat_hash_packet(&key, ipv6, ReadBytes, &b, &r.info);
+  r.rc = hoplat_hash_packet(&key, ipv6, ReadBytes, &b, static_cast<u32>(pkt.size()), &r.info);
   return r;
 }
 
@@ -70,14 +70,16 @@ std::vector<uint8_t> Tcp6() {
   return p;
 }
 
-TEST(SipHashTest, MatchesTheReferenceVector) {
-  // SipHash-2-4 paper, appendix A: key 00..0f, message 00..0e.
-  hoplat_hash_key key;
-  uint8_t msg[15];
-  for (int i = 0; i < 16; ++i) key.bytes[i] = static_cast<uint8_t>(i);
-  for (int i = 0; i < 15; ++i) msg[i] = static_cast<uint8_t>(i);
-  EXPECT_EQ(hoplat_siphash(&key, msg, sizeof(msg)), 0xa129ca6149be45e5ULL);
-  EXPECT_EQ(hoplat_siphash(&key, msg, 0), 0x726fdb47dd0e0e31ULL);
+TEST(SipHashTest, MatchesCPythonsSipHash13) {
+  // CPython hashes bytes with SipHash-1-3; with PYTHONHASHSEED=0 its key is
+  // all zeros: PYTHONHASHSEED=0 python3 -c 'print(hex(hash(b"abc") % 2**64))'
+  const hoplat_hash_key zero{};
+  const uint8_t abc[] = {'a', 'b', 'c'};
+  EXPECT_EQ(hoplat_siphash(&zero, abc, 3), 0xc03bc3a0042630f2ULL);
+  uint8_t seq[64];
+  for (int i = 0; i < 64; ++i) seq[i] = static_cast<uint8_t>(i);
+  EXPECT_EQ(hoplat_siphash(&zero, seq, 15), 0xf30eb725bb91c9eaULL);
+  EXPECT_EQ(hoplat_siphash(&zero, seq, 64), 0x75e05fd5bbc870c6ULL);
 }
 
 TEST(PktHashTest, TtlChecksumAndDscpDoNotChangeTheHash) {
@@ -96,11 +98,15 @@ TEST(PktHashTest, TtlChecksumAndDscpDoNotChangeTheHash) {
 
 TEST(PktHashTest, InvariantFieldsChangeTheHash) {
   const uint64_t base = Hash(Udp4(), false).info.hash;
-  for (size_t at : {4u, 5u, 12u, 19u, 20u, 23u, 28u, 39u}) {  // id, addrs, ports, payload
+  for (size_t at : {4u, 5u, 12u, 19u, 20u, 23u, 28u, 35u}) {  // id, addrs, ports, payload
     auto p = Udp4();
     p[at] ^= 1;
     EXPECT_NE(Hash(p, false).info.hash, base) << "byte " << at;
   }
+  // Only the first HOPLAT_PAYLOAD_PREFIX (8) payload bytes are hashed.
+  auto p = Udp4();
+  p[28 + HOPLAT_PAYLOAD_PREFIX] ^= 1;
+  EXPECT_EQ(Hash(p, false).info.hash, base);
 }
 
 TEST(PktHashTest, Ipv6HopLimitAndTrafficClassDoNotMatterFlowLabelDoes) {

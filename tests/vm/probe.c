@@ -181,7 +181,7 @@ static int cmd_capture(const char *ifname, const char *stop)
 			continue;
 		b.p = frame + 14;
 		b.len = (size_t)n - 14;
-		if (hoplat_hash_packet(&hoplat_default_key, v6, read_bytes, &b, &info) == 0)
+		if (hoplat_hash_packet(&hoplat_default_key, v6, read_bytes, &b, (u32)b.len, &info) == 0)
 			printf("C hash=%016llx v6=%d tos=%u ttl=%u proto=%u len=%u\n",
 			       (unsigned long long)info.hash, v6,
 			       v6 ? ((b.p[0] & 0xf) << 4 | b.p[1] >> 4) : b.p[1], v6 ? b.p[7] : b.p[8],
