@@ -36,5 +36,6 @@ done
 install -m644 "$KO" "$R/hoplat.ko"
 install -m755 "$PROBE" "$R/bin/hoplat-probe"
 install -m755 "$here/guest-init.sh" "$R/init"
+install -m644 "$here/guest-bench.sh" "$R/bench.sh"
 
 (cd "$R" && find . -print0 | cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$OUT"

@@ -9,6 +9,9 @@
  *   hoplat-probe drain STOPFILE         the same, counting instead of printing
  *   hoplat-probe hold STOPFILE          opens, reads nothing until STOPFILE, then counts
  *   hoplat-probe churn STOPFILE         opens and closes the device in a loop
+ *   hoplat-probe flood ADDR PORT SECS   UDP datagrams as fast as possible
+ *   hoplat-probe drainbench STOP1 STOP2 holds the device; at STOP1 times draining with
+ *                                       1 MiB reads, at STOP2 with one record per read
  *   hoplat-probe capture IFACE STOPFILE hashes of IP packets received on IFACE
  *   hoplat-probe udp ADDR PORT COUNT    COUNT datagrams with distinct payloads
  *   hoplat-probe sink PORT STOPFILE     receives (and drops) UDP on PORT, IPv4 and IPv6
@@ -34,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "include/uapi/linux/hoplat.h"
@@ -124,6 +128,70 @@ static int cmd_churn(const char *stop)
 		close(fd);
 	}
 	printf("CHURN opened=%ld busy=%ld\n", opened, busy);
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmd_flood(const char *addr, int port, double secs)
+{
+	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	double end = now_s() + secs;
+	long sent = 0;
+	char msg[32];
+
+	inet_pton(AF_INET, addr, &s4.sin_addr);
+	while (now_s() < end) {
+		for (int i = 0; i < 64; i++, sent++) {
+			int len = snprintf(msg, sizeof(msg), "%08ld flood", sent);
+
+			sendto(fd, msg, len, 0, (struct sockaddr *)&s4, sizeof(s4));
+		}
+	}
+	printf("FLOOD sent=%ld\n", sent);
+	return 0;
+}
+
+/* Drains everything queued with reads of `bytes`; returns records, sets *secs. */
+static long drain_timed(int fd, size_t bytes, double *secs)
+{
+	static char buf[1 << 20];
+	double start = now_s();
+	long records = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, bytes)) > 0)
+		records += n / (ssize_t)sizeof(struct hoplat_record);
+	*secs = now_s() - start;
+	return records;
+}
+
+static int cmd_drainbench(const char *stop1, const char *stop2)
+{
+	int fd = open(HOPLAT_DEVICE, O_RDONLY | O_NONBLOCK);
+	double secs;
+	long n;
+
+	if (fd < 0) {
+		printf("E open %s\n", strerror(errno));
+		return 1;
+	}
+	printf("READY\n");
+	while (!exists(stop1))
+		usleep(10000);
+	n = drain_timed(fd, 1 << 20, &secs);
+	printf("DRAIN big_reads records=%ld seconds=%.6f rate=%.0f\n", n, secs, n / secs);
+	while (!exists(stop2))
+		usleep(10000);
+	n = drain_timed(fd, sizeof(struct hoplat_record), &secs);
+	printf("DRAIN one_per_read records=%ld seconds=%.6f rate=%.0f\n", n, secs, n / secs);
 	return 0;
 }
 
@@ -496,6 +564,10 @@ int main(int argc, char **argv)
 		return cmd_udp(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "sink"))
 		return cmd_sink(atoi(argv[2]), argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "flood"))
+		return cmd_flood(argv[2], atoi(argv[3]), atof(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "drainbench"))
+		return cmd_drainbench(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "errors"))
 		return cmd_errors();
 	if (argc == 2 && !strcmp(argv[1], "counters"))

@@ -3,7 +3,8 @@
 # tools into an initramfs, boots that kernel in QEMU (TCG) and runs the
 # scenarios of guest-init.sh. Exit 0 iff every scenario passed.
 #   tests/vm/run.sh standard|rt OUTDIR
-# Env: TIMEOUT (seconds, default 420), KEEP_LOG=1 prints the whole serial log.
+# Env: TIMEOUT (seconds, default 420), KEEP_LOG=1 prints the whole serial log,
+# GUEST_ARGS=hoplat.bench=1 runs guest-bench.sh instead of the scenarios.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -40,9 +41,9 @@ KVER=$kver KO="$out/kmod/hoplat.ko" PROBE="$out/hoplat-probe" ROOT="$out/initram
   OUT="$out/initramfs.cpio.gz" "$here/make-initramfs.sh" || { echo "initramfs failed"; exit 2; }
 
 log="$out/serial.log"
-timeout -k 5 "${TIMEOUT:-420}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 2 \
+timeout -k 5 "${TIMEOUT:-420}" qemu-system-x86_64 -accel tcg -cpu "${QEMU_CPU:-max}" -m 1024 -smp 2 \
   -nographic -no-reboot -kernel "/boot/vmlinuz-$kver" -initrd "$out/initramfs.cpio.gz" \
-  -append "console=ttyS0 panic=-1 quiet" </dev/null >"$log" 2>&1
+  -append "console=ttyS0 panic=-1 quiet ${GUEST_ARGS:-}" </dev/null >"$log" 2>&1
 qrc=$?
 tr -d '\r' <"$log" | grep -aoE '(HOPLAT_[A-Z]+|FIGURE).*' | tee "$out/results.txt"
 [ "${KEEP_LOG:-0}" = 1 ] && cat "$log"
