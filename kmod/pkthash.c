@@ -1,20 +1,22 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
- * Invariant fields -> canonical buffer -> SipHash-1-3. Built into the module
- * and into the userspace tests (tests/kmod/), so both hash alike.
+ * Invariant fields -> a few 64-bit words -> SipHash-1-3. Built into the
+ * module and into the userspace tests (tests/kmod/), so both hash alike.
  *
- * Canonical buffer, all fields copied raw (network byte order):
- *   IPv4: 0x04, protocol, total length, id, flags+fragment offset, saddr, daddr
- *   IPv6: 0x06, next header, payload length, flow label (20 bits, in 4 bytes),
- *         saddr, daddr
+ * The hashed words, each loaded little-endian from the packet's own bytes
+ * (network byte order inside) with the variant bytes masked out:
+ *   IPv4: [0x04, protocol, total length, id, flags+fragment offset]
+ *         [source address, destination address]
+ *   IPv6: [0x06, flow label (20 bits, 3 bytes), payload length, next header, 0]
+ *         [source address] x2, [destination address] x2
  *   then, unless a non-first fragment or the L4 header is missing/unknown:
- *   TCP:  sport, dport, sequence, acknowledgement
- *   UDP:  sport, dport, length
- *   ICMP, ICMPv6: type, code, 4 bytes (id and sequence for echo)
- *   then one byte n and the first n <= 8 bytes after the L4 header (after the
- *   IP header when there is no L4 header).
+ *   TCP:  [sport, dport, sequence] [acknowledgement, 0]
+ *   UDP:  [sport, dport, length, 0]
+ *   ICMP, ICMPv6: [type, code, id, sequence, 0, 0] (the 4 bytes after the checksum)
+ *   then [up to 8 payload bytes after the L4 header (after the IP header
+ *   without one), zero-padded], if the packet has any.
  * Never hashed: TTL / hop limit, checksums, DSCP/ECN (TOS, traffic class),
- * IPv4 header options, IPv6 extension headers' contents, TCP flags and options.
+ * IPv4 header options, IPv6 extension headers' contents beyond the payload
+ * word, TCP flags and options.
  */
 #include "pkthash.h"
 #include "include/uapi/linux/hoplat.h"
@@ -103,61 +105,75 @@ u64 hoplat_siphash(const struct hoplat_hash_key *key, const u8 *data, size_t len
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-struct canon {
-	u8 *buf;
-	int len;
-};
-
-static void put(struct canon *c, const u8 *p, int n)
+/* The same function over n whole words: hoplat_siphash() of their 8n bytes.
+ * Inlined into hoplat_hash_packet(), the per-packet entry point. */
+static inline __attribute__((always_inline)) u64 siphash_words(const struct hoplat_hash_key *key,
+								const u64 *w, int n)
 {
-	memcpy(c->buf + c->len, p, n);
-	c->len += n;
-}
+	const u64 k0 = load_le64(key->bytes), k1 = load_le64(key->bytes + 8);
+	u64 v0 = 0x736f6d6570736575ULL ^ k0;
+	u64 v1 = 0x646f72616e646f6dULL ^ k1;
+	u64 v2 = 0x6c7967656e657261ULL ^ k0;
+	u64 v3 = 0x7465646279746573ULL ^ k1;
+	const u64 b = (u64)(n * 8) << 56;
+	int i;
 
-static void put_u8(struct canon *c, u8 v)
-{
-	c->buf[c->len++] = v;
-}
-
-/* Appends the L4 fields of pkt[off..len); returns the L4 header length, or -1. */
-static int put_l4(struct canon *c, u8 proto, const u8 *pkt, u32 len, u32 off)
-{
-	const u8 *h = pkt + off;
-
-	switch (proto) {
-	case 6: /* TCP: ports, seq, ack; header length from data offset */
-		if (off + 13 > len || (h[12] >> 4) < 5)
-			return -1;
-		put(c, h, 12);
-		return (h[12] >> 4) * 4;
-	case 17: /* UDP: ports, length */
-		if (off + 8 > len)
-			return -1;
-		put(c, h, 6);
-		return 8;
-	case 1:	 /* ICMP */
-	case 58: /* ICMPv6: type, code, then 4 bytes (id, seq for echo); not the checksum */
-		if (off + 8 > len)
-			return -1;
-		put(c, h, 2);
-		put(c, h + 4, 4);
-		return 8;
-	default:
-		return -1;
+	for (i = 0; i < n; i++) {
+		v3 ^= w[i];
+		SIPROUND;
+		v0 ^= w[i];
 	}
+	v3 ^= b;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+u64 hoplat_siphash_words(const struct hoplat_hash_key *key, const u64 *w, int n)
+{
+	return siphash_words(key, w, n);
+}
+
+static inline u32 load_le32(const u8 *p)
+{
+	u32 v;
+
+	memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	return v;
+}
+
+/* Up to 8 bytes, zero-padded, as one word. */
+static inline u64 load_partial(const u8 *p, u32 n)
+{
+	u64 v = 0;
+
+	if (n >= 8)
+		return load_le64(p);
+	while (n--)
+		v |= (u64)p[n] << (8 * n);
+	return v;
 }
 
 /*
  * pkt holds the first len bytes of the packet (len <= HOPLAT_PARSE_MAX);
- * every access below is checked against it.
+ * every access is checked against len. Fills w[] (at most HOPLAT_WORDS_MAX)
+ * and returns how many, or -1 without a readable IP header.
  */
-static int canonical(bool ipv6, const u8 *pkt, u32 len, u8 *buf, struct hoplat_pkt_info *out)
+static inline __attribute__((always_inline)) int words(bool ipv6, const u8 *pkt, u32 len, u64 *w,
+							struct hoplat_pkt_info *out)
 {
-	struct canon c = { .buf = buf, .len = 0 };
-	u32 hlen, end, off, n;
+	u32 hlen, end, off, stop;
 	bool l4_allowed = true;
+	int n = 0, l4 = -1;
+	const u8 *h;
 	u8 proto;
-	int l4;
 
 	out->flags = ipv6 ? HOPLAT_F_IPV6 : 0;
 	if (!ipv6) {
@@ -166,55 +182,66 @@ static int canonical(bool ipv6, const u8 *pkt, u32 len, u8 *buf, struct hoplat_p
 		hlen = (pkt[0] & 0xf) * 4;
 		end = (u32)pkt[2] << 8 | pkt[3];
 		proto = pkt[9];
-		put_u8(&c, 4);
-		put_u8(&c, proto);
-		put(&c, pkt + 2, 6);	/* total length, id, flags + fragment offset */
-		put(&c, pkt + 12, 8);	/* saddr, daddr */
+		w[n++] = (load_le64(pkt) & 0xffffffffffff0000ULL) | 0x04 | (u64)proto << 8;
+		w[n++] = load_le64(pkt + 12);
 		if (pkt[6] & 0x3f || pkt[7]) {	/* MF, or an offset */
 			out->flags |= HOPLAT_F_FRAGMENT;
 			l4_allowed = !(pkt[6] & 0x1f || pkt[7]);
 		}
 	} else {
-		u8 flow[4];
-
 		if (len < 40 || (pkt[0] >> 4) != 6)
 			return -1;
 		hlen = 40;
 		end = 40 + ((u32)pkt[4] << 8 | pkt[5]);
 		proto = pkt[6];
-		flow[0] = 0;
-		flow[1] = pkt[1] & 0x0f;
-		flow[2] = pkt[2];
-		flow[3] = pkt[3];
-		put_u8(&c, 6);
-		put_u8(&c, proto);
-		put(&c, pkt + 4, 2);	/* payload length */
-		put(&c, flow, 4);
-		put(&c, pkt + 8, 32);	/* saddr, daddr */
+		w[n++] = (load_le64(pkt) & 0x00ffffffffff0f00ULL) | 0x06;
+		w[n++] = load_le64(pkt + 8);
+		w[n++] = load_le64(pkt + 16);
+		w[n++] = load_le64(pkt + 24);
+		w[n++] = load_le64(pkt + 32);
 		if (proto == 44)	/* fragment header: hashed as payload, no L4 */
 			out->flags |= HOPLAT_F_FRAGMENT;
 	}
 	out->length = end;
-	l4 = l4_allowed && hlen <= len ? put_l4(&c, proto, pkt, len, hlen) : -1;
+	h = pkt + hlen;
+	if (l4_allowed && hlen <= len) {
+		switch (proto) {
+		case 6:	/* TCP: ports, seq, ack; header length from the data offset */
+			if (hlen + 16 <= len && (h[12] >> 4) >= 5) {
+				w[n++] = load_le64(h);
+				w[n++] = load_le32(h + 8);
+				l4 = (h[12] >> 4) * 4;
+			}
+			break;
+		case 17: /* UDP: ports, length; not the checksum */
+			if (hlen + 8 <= len) {
+				w[n++] = load_le64(h) & 0x0000ffffffffffffULL;
+				l4 = 8;
+			}
+			break;
+		case 1:	 /* ICMP */
+		case 58: /* ICMPv6: type, code, then id and sequence for echo; not the checksum */
+			if (hlen + 8 <= len) {
+				w[n++] = (u64)(h[0] | h[1] << 8) | (u64)load_le32(h + 4) << 16;
+				l4 = 8;
+			}
+			break;
+		}
+	}
 	if (l4 < 0) {
 		out->flags |= HOPLAT_F_NO_L4;
 		l4 = 0;
 	}
-	/* Payload prefix: bounded by the bytes we have and by the IP length. */
 	off = hlen + (u32)l4;
-	n = 0;
-	if (off < len && off < end) {
-		n = (len < end ? len : end) - off;
-		if (n > HOPLAT_PAYLOAD_PREFIX)
-			n = HOPLAT_PAYLOAD_PREFIX;
-	}
-	put_u8(&c, (u8)n);
-	put(&c, pkt + off, (int)n);
-	return c.len;
+	stop = len < end ? len : end;
+	if (off < stop)
+		w[n++] = load_partial(pkt + off, stop - off < 8 ? stop - off : 8);
+	return n;
 }
 
-int hoplat_canonical(bool ipv6, hoplat_read_t read, const void *ctx, u32 avail, u8 *buf,
-		     struct hoplat_pkt_info *out)
+static inline __attribute__((always_inline)) int read_words(bool ipv6, hoplat_read_t read,
+							     const void *ctx, u32 avail, u64 *w,
+							     struct hoplat_pkt_info *out)
 {
 	u8 tmp[HOPLAT_PARSE_MAX];
 	u32 len = avail < HOPLAT_PARSE_MAX ? avail : HOPLAT_PARSE_MAX;
@@ -224,17 +251,29 @@ int hoplat_canonical(bool ipv6, hoplat_read_t read, const void *ctx, u32 avail, 
 
 	if (!pkt)
 		return -1;
-	return canonical(ipv6, pkt, len, buf, out);
+	return words(ipv6, pkt, len, w, out);
+}
+
+int hoplat_canonical(bool ipv6, hoplat_read_t read, const void *ctx, u32 avail, u8 *buf,
+		     struct hoplat_pkt_info *out)
+{
+	u64 w[HOPLAT_WORDS_MAX];
+	int n = read_words(ipv6, read, ctx, avail, w, out), i, b;
+
+	for (i = 0; i < n; i++)
+		for (b = 0; b < 8; b++)
+			buf[i * 8 + b] = (u8)(w[i] >> (8 * b));
+	return n < 0 ? -1 : n * 8;
 }
 
 int hoplat_hash_packet(const struct hoplat_hash_key *key, bool ipv6, hoplat_read_t read,
 		       const void *ctx, u32 avail, struct hoplat_pkt_info *out)
 {
-	u8 buf[HOPLAT_CANON_MAX];
-	int len = hoplat_canonical(ipv6, read, ctx, avail, buf, out);
+	u64 w[HOPLAT_WORDS_MAX];
+	int n = read_words(ipv6, read, ctx, avail, w, out);
 
-	if (len < 0)
+	if (n < 0)
 		return -1;
-	out->hash = hoplat_siphash(key, buf, (size_t)len);
+	out->hash = siphash_words(key, w, n);
 	return 0;
 }

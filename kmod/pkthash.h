@@ -26,7 +26,8 @@ extern "C" {
 
 #define HOPLAT_KEY_LEN 16
 #define HOPLAT_PAYLOAD_PREFIX 8	/* bytes of payload after the L4 header */
-#define HOPLAT_CANON_MAX 128		/* canonical buffer, upper bound */
+#define HOPLAT_WORDS_MAX 8		/* hashed 64-bit words, upper bound */
+#define HOPLAT_CANON_MAX (HOPLAT_WORDS_MAX * 8)
 #define HOPLAT_PARSE_MAX 128		/* bytes of the packet the parser looks at */
 
 struct hoplat_hash_key {
@@ -59,12 +60,14 @@ struct hoplat_pkt_info {
 int hoplat_hash_packet(const struct hoplat_hash_key *key, bool ipv6, hoplat_read_t read,
 		       const void *ctx, u32 avail, struct hoplat_pkt_info *out);
 
-/* Builds the canonical buffer only (for tests and docs); returns its length or -1. */
+/* The hashed words as bytes, little-endian (for tests and docs); returns the length or -1. */
 int hoplat_canonical(bool ipv6, hoplat_read_t read, const void *ctx, u32 avail, u8 *buf,
 		     struct hoplat_pkt_info *out);
 
 /* SipHash-1-3 with a 128-bit key (portable C: the same in kernel and userspace). */
 u64 hoplat_siphash(const struct hoplat_hash_key *key, const u8 *data, size_t len);
+/* The same over n 64-bit words: equals hoplat_siphash() of their 8n little-endian bytes. */
+u64 hoplat_siphash_words(const struct hoplat_hash_key *key, const u64 *w, int n);
 
 /* Consistent sampling: the same packets are kept on every router. */
 static inline bool hoplat_sampled(u64 hash, u32 one_in)

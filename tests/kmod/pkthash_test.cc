@@ -82,6 +82,30 @@ TEST(SipHashTest, MatchesCPythonsSipHash13) {
   EXPECT_EQ(hoplat_siphash(&zero, seq, 64), 0x75e05fd5bbc870c6ULL);
 }
 
+TEST(SipHashTest, WordsAreTheirLittleEndianBytes) {
+  hoplat_hash_key key;
+  for (int i = 0; i < 16; ++i) key.bytes[i] = static_cast<uint8_t>(3 * i + 1);
+  const u64 w[3] = {0x0123456789abcdefULL, 0xfedcba9876543210ULL, 42};
+  uint8_t bytes[24];
+  for (int i = 0; i < 24; ++i) bytes[i] = static_cast<uint8_t>(w[i / 8] >> (8 * (i % 8)));
+  for (int n = 0; n <= 3; ++n) {
+    EXPECT_EQ(hoplat_siphash_words(&key, w, n), hoplat_siphash(&key, bytes, 8 * n)) << n;
+  }
+}
+
+TEST(PktHashTest, HashIsSipHashOfTheCanonicalWords) {
+  for (bool v6 : {false, true}) {
+    const std::vector<uint8_t> pkt = v6 ? Tcp6() : Udp4();
+    Bytes b{&pkt};
+    uint8_t canon[HOPLAT_CANON_MAX];
+    hoplat_pkt_info info;
+    const int len = hoplat_canonical(v6, ReadBytes, &b, static_cast<u32>(pkt.size()), canon, &info);
+    ASSERT_GT(len, 0);
+    EXPECT_EQ(Hash(pkt, v6).info.hash, hoplat_siphash(&hoplat_default_key, canon, len));
+    EXPECT_EQ(canon[0], v6 ? 6 : 4);  // the family tag replaces version and TOS bits
+  }
+}
+
 TEST(PktHashTest, TtlChecksumAndDscpDoNotChangeTheHash) {
   const auto base = Hash(Udp4(), false);
   ASSERT_EQ(base.rc, 0);
@@ -144,7 +168,9 @@ TEST(PktHashTest, TruncatedAndOddPacketsNeverReadOutOfBounds) {
       EXPECT_EQ(r.rc, -1) << len;
     } else {
       EXPECT_EQ(r.rc, 0) << len;
-      if (len < 28) EXPECT_TRUE(r.info.flags & HOPLAT_F_NO_L4) << len;
+      if (len < 28) {
+        EXPECT_TRUE(r.info.flags & HOPLAT_F_NO_L4) << len;
+      }
     }
   }
   auto bad = Udp4();
