@@ -59,7 +59,7 @@ struct Ring {
 __attribute__((noinline)) bool HashAndEnqueue(const Bytes* pkt, bool v6, Ring* ring,
                                                uint32_t seq) {
   hoplat_pkt_info info;
-  if (hoplat_hash_packet(&hoplat_default_key, v6, ReadBytes, pkt, static_cast<u32>(pkt->len),
+  if (hoplat_hash_packet(&hoplat_default_key, v6, ReadBytes, pkt, static_cast<u32>(pkt->len), 0,
                          &info)) {
     return false;
   }

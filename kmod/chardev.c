@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/nsproxy.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
@@ -23,6 +24,8 @@ struct hoplat_reader {
 	struct net *net;
 	struct hoplat_net *hn;
 	struct hoplat_rings *rings;
+	/* The rings have one consumer: threads sharing this file take turns. */
+	struct mutex read_lock;
 	unsigned int next_cpu;
 };
 
@@ -63,6 +66,7 @@ static int hoplat_open(struct inode *inode, struct file *file)
 		kfree(r);
 		return -ENOMEM;
 	}
+	mutex_init(&r->read_lock);
 	r->net = net;
 	r->hn = hn;
 	rcu_assign_pointer(hn->rings, r->rings);
@@ -82,7 +86,7 @@ static int hoplat_release(struct inode *inode, struct file *file)
 	RCU_INIT_POINTER(hn->rings, NULL);
 	synchronize_net();	/* no hook is still pushing into the rings */
 	hoplat_rings_free(r->rings);
-	atomic_set(&hn->reader_open, 0);
+	atomic_set_release(&hn->reader_open, 0);
 	put_net(r->net);
 	kfree(r);
 	return 0;
@@ -98,7 +102,10 @@ static ssize_t hoplat_read(struct file *file, char __user *buf, size_t count, lo
 	if (records == 0)
 		return -EINVAL;
 	for (;;) {
+		if (mutex_lock_interruptible(&r->read_lock))
+			return -ERESTARTSYS;
 		n = hoplat_rings_read(r->rings, buf, records, &r->next_cpu);
+		mutex_unlock(&r->read_lock);
 		if (n != 0) {
 			if (n > 0)
 				atomic64_add(n / sizeof(struct hoplat_record), &r->hn->records_read);

@@ -19,7 +19,7 @@
 	do {                                                      \
 		struct hoplat_stats *s = this_cpu_ptr((hn)->stats); \
 		u64_stats_update_begin(&s->syncp);                \
-		s->field++;                                       \
+		u64_stats_inc(&s->field);                         \
 		u64_stats_update_end(&s->syncp);                  \
 	} while (0)
 
@@ -43,16 +43,20 @@ static unsigned int hoplat_arrival(void *priv, struct sk_buff *skb,
 	bool local_out = state->hook == NF_INET_LOCAL_OUT;
 	struct hoplat_pkt_info info;
 	struct hoplat_arrival a;
-
-	if (!cfg || !cfg->enabled || !(cfg->paths & family_bit(state)))
-		return NF_ACCEPT;
-	if (local_out && !(cfg->paths & HOPLAT_PATH_LOCAL_OUT))
-		return NF_ACCEPT;
+	u32 gso_size;
 
 	local_bh_disable();
+	/* Whatever a dropped packet left at this address is not ours. */
+	if (hoplat_stash_forget(state->net, skb, local_out))
+		COUNT(hn, unmatched);
+	if (!cfg || !cfg->enabled || !(cfg->paths & family_bit(state)) ||
+	    (local_out && !(cfg->paths & HOPLAT_PATH_LOCAL_OUT)))
+		goto out;
 	COUNT(hn, seen);
+	/* A GRO/GSO aggregate hashes like its first segment (see hash-fields.md). */
+	gso_size = skb_is_gso(skb) ? skb_shinfo(skb)->gso_size : 0;
 	if (hoplat_hash_packet(&cfg->key, state->pf == NFPROTO_IPV6, skb_read, skb,
-			       skb->len - skb_network_offset(skb), &info)) {
+			       skb->len - skb_network_offset(skb), gso_size, &info)) {
 		COUNT(hn, parse_errors);
 		goto out;
 	}
@@ -89,14 +93,14 @@ static unsigned int hoplat_exit(void *priv, struct sk_buff *skb,
 
 	local_bh_disable();
 	now_mono = ktime_get_ns();
-	if (!hoplat_stash_take(state->net, skb, now_mono, &a, &stale)) {
+	if (!hoplat_stash_take(state->net, skb, now_mono, !local_in, &a, &stale)) {
 		if (stale)
 			COUNT(hn, unmatched);
 		goto out;
 	}
 	path = a.local_out ? HOPLAT_PATH_LOCAL_OUT : local_in ? HOPLAT_PATH_LOCAL_IN :
 								HOPLAT_PATH_FORWARD;
-	if (!cfg || !(cfg->paths & path))
+	if (!cfg || !cfg->enabled || !(cfg->paths & path))
 		goto out;
 
 	rec.hash = a.hash;

@@ -24,12 +24,12 @@ struct hoplat_config {
 
 /* Per CPU, written only with BH disabled on that CPU. */
 struct hoplat_stats {
-	u64 seen;
-	u64 sampled;
-	u64 ring_drops;
-	u64 no_reader;
-	u64 parse_errors;
-	u64 unmatched;
+	u64_stats_t seen;
+	u64_stats_t sampled;
+	u64_stats_t ring_drops;
+	u64_stats_t no_reader;
+	u64_stats_t parse_errors;
+	u64_stats_t unmatched;
 	struct u64_stats_sync syncp;
 };
 
@@ -75,11 +75,16 @@ struct hoplat_arrival {
 	u16 gso_segs;
 	bool local_out;
 };
-/* Both with BH disabled. put returns true if it overwrote an unmatched arrival. */
+int hoplat_stash_init(void);
+void hoplat_stash_exit(void);
+/* All with BH disabled. put and forget return true if they dropped an
+ * unmatched arrival; take looks in the shared table too if the packet may
+ * have been sent by this host (POST_ROUTING). */
+bool hoplat_stash_forget(const struct net *net, const struct sk_buff *skb, bool local_out);
 bool hoplat_stash_put(const struct net *net, const struct sk_buff *skb,
 		      const struct hoplat_arrival *a);
 bool hoplat_stash_take(const struct net *net, const struct sk_buff *skb, u64 now_mono,
-		       struct hoplat_arrival *out, bool *stale);
+		       bool maybe_local_out, struct hoplat_arrival *out, bool *stale);
 
 /* ring.c: per-CPU single-producer single-consumer record rings */
 struct hoplat_rings *hoplat_rings_alloc(unsigned int records);

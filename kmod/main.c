@@ -17,7 +17,7 @@ module_param_named(ring_records, hoplat_ring_records, uint, 0444);
 MODULE_PARM_DESC(ring_records, "Records per CPU ring (power of two, 64..1048576; default 4096)");
 
 unsigned int hoplat_flush_ms = 10;
-module_param_named(flush_ms, hoplat_flush_ms, uint, 0644);
+module_param_named(flush_ms, hoplat_flush_ms, uint, 0444);
 MODULE_PARM_DESC(flush_ms, "Longest a record waits before the reader is woken, ms (default 10)");
 
 static unsigned int hoplat_net_id __read_mostly;
@@ -39,12 +39,12 @@ void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out)
 
 		do {
 			start = u64_stats_fetch_begin(&s->syncp);
-			c.seen = s->seen;
-			c.sampled = s->sampled;
-			c.ring_drops = s->ring_drops;
-			c.no_reader = s->no_reader;
-			c.parse_errors = s->parse_errors;
-			c.unmatched = s->unmatched;
+			c.seen = u64_stats_read(&s->seen);
+			c.sampled = u64_stats_read(&s->sampled);
+			c.ring_drops = u64_stats_read(&s->ring_drops);
+			c.no_reader = u64_stats_read(&s->no_reader);
+			c.parse_errors = u64_stats_read(&s->parse_errors);
+			c.unmatched = u64_stats_read(&s->unmatched);
 		} while (u64_stats_fetch_retry(&s->syncp, start));
 		out->seen += c.seen;
 		out->sampled += c.sampled;
@@ -128,9 +128,12 @@ static int __init hoplat_init(void)
 	}
 	if (hoplat_flush_ms == 0)
 		hoplat_flush_ms = 1;
-	err = register_pernet_subsys(&hoplat_net_ops);
+	err = hoplat_stash_init();
 	if (err)
 		return err;
+	err = register_pernet_subsys(&hoplat_net_ops);
+	if (err)
+		goto free_stash;
 	err = hoplat_netlink_init();
 	if (err)
 		goto unregister_pernet;
@@ -143,6 +146,8 @@ unregister_genl:
 	hoplat_netlink_exit();
 unregister_pernet:
 	unregister_pernet_subsys(&hoplat_net_ops);
+free_stash:
+	hoplat_stash_exit();
 	return err;
 }
 
@@ -150,7 +155,8 @@ static void __exit hoplat_exit_module(void)
 {
 	hoplat_chardev_exit();
 	hoplat_netlink_exit();
-	unregister_pernet_subsys(&hoplat_net_ops);
+	unregister_pernet_subsys(&hoplat_net_ops);	/* no hook runs after this */
+	hoplat_stash_exit();
 	rcu_barrier();	/* kfree_rcu() of configurations */
 }
 

@@ -20,11 +20,13 @@ static const struct nla_policy hoplat_policy[HOPLAT_A_MAX + 1] = {
 
 static struct genl_family hoplat_family;
 
-static int put_config(struct sk_buff *msg, const struct hoplat_config *c)
+/* The key only to CAP_NET_ADMIN: with it, anyone could craft packets that
+ * are always, or never, sampled. */
+static int put_config(struct sk_buff *msg, const struct hoplat_config *c, bool with_key)
 {
 	if (nla_put_u8(msg, HOPLAT_A_ENABLED, c->enabled) ||
 	    nla_put_u32(msg, HOPLAT_A_SAMPLE_ONE_IN, c->sample_one_in) ||
-	    nla_put(msg, HOPLAT_A_HASH_KEY, HOPLAT_KEY_LEN, c->key.bytes) ||
+	    (with_key && nla_put(msg, HOPLAT_A_HASH_KEY, HOPLAT_KEY_LEN, c->key.bytes)) ||
 	    nla_put_u32(msg, HOPLAT_A_PATHS, c->paths))
 		return -EMSGSIZE;
 	return 0;
@@ -46,7 +48,7 @@ static int put_counters(struct sk_buff *msg, struct hoplat_net *hn)
 	return 0;
 }
 
-static int reply(struct genl_info *info, u8 cmd, struct hoplat_net *hn)
+static int reply(struct sk_buff *skb, struct genl_info *info, u8 cmd, struct hoplat_net *hn)
 {
 	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	void *hdr;
@@ -62,8 +64,10 @@ static int reply(struct genl_info *info, u8 cmd, struct hoplat_net *hn)
 	if (cmd == HOPLAT_CMD_GET_COUNTERS) {
 		err = put_counters(msg, hn);
 	} else {
+		bool with_key = netlink_ns_capable(skb, hn->net->user_ns, CAP_NET_ADMIN);
+
 		rcu_read_lock();
-		err = put_config(msg, rcu_dereference(hn->config));
+		err = put_config(msg, rcu_dereference(hn->config), with_key);
 		rcu_read_unlock();
 	}
 	if (err) {
@@ -76,12 +80,12 @@ static int reply(struct genl_info *info, u8 cmd, struct hoplat_net *hn)
 
 static int hoplat_get_config(struct sk_buff *skb, struct genl_info *info)
 {
-	return reply(info, HOPLAT_CMD_GET_CONFIG, hoplat_pernet(genl_info_net(info)));
+	return reply(skb, info, HOPLAT_CMD_GET_CONFIG, hoplat_pernet(genl_info_net(info)));
 }
 
 static int hoplat_get_counters(struct sk_buff *skb, struct genl_info *info)
 {
-	return reply(info, HOPLAT_CMD_GET_COUNTERS, hoplat_pernet(genl_info_net(info)));
+	return reply(skb, info, HOPLAT_CMD_GET_COUNTERS, hoplat_pernet(genl_info_net(info)));
 }
 
 static int hoplat_set_config(struct sk_buff *skb, struct genl_info *info)
@@ -131,7 +135,8 @@ static struct genl_family hoplat_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.small_ops = hoplat_ops,
 	.n_small_ops = ARRAY_SIZE(hoplat_ops),
-	.resv_start_op = HOPLAT_CMD_GET_COUNTERS + 1,
+	/* Every command is new: the header's reserved field is checked too. */
+	.resv_start_op = HOPLAT_CMD_GET_CONFIG,
 };
 
 int hoplat_netlink_init(void)

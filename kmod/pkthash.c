@@ -166,7 +166,8 @@ static inline u64 load_partial(const u8 *p, u32 n)
  * every access is checked against len. Fills w[] (at most HOPLAT_WORDS_MAX)
  * and returns how many, or -1 without a readable IP header.
  */
-static inline __attribute__((always_inline)) int words(bool ipv6, const u8 *pkt, u32 len, u64 *w,
+static inline __attribute__((always_inline)) int words(bool ipv6, const u8 *pkt, u32 len,
+							u32 gso_size, u64 *w,
 							struct hoplat_pkt_info *out)
 {
 	u32 hlen, end, off, stop;
@@ -231,6 +232,15 @@ static inline __attribute__((always_inline)) int words(bool ipv6, const u8 *pkt,
 	if (l4 < 0) {
 		out->flags |= HOPLAT_F_NO_L4;
 		l4 = 0;
+	} else if (gso_size && proto == 6) {
+		/* An aggregate: hash the length its first segment has on the wire. */
+		u32 seg = (ipv6 ? 0 : hlen) + (u32)l4 + gso_size;
+		u64 be16 = (u64)((seg >> 8) & 0xff) | (u64)(seg & 0xff) << 8;
+
+		if (ipv6)
+			w[0] = (w[0] & ~(0xffffULL << 32)) | be16 << 32;
+		else
+			w[0] = (w[0] & ~(0xffffULL << 16)) | be16 << 16;
 	}
 	off = hlen + (u32)l4;
 	stop = len < end ? len : end;
@@ -240,7 +250,8 @@ static inline __attribute__((always_inline)) int words(bool ipv6, const u8 *pkt,
 }
 
 static inline __attribute__((always_inline)) int read_words(bool ipv6, hoplat_read_t read,
-							     const void *ctx, u32 avail, u64 *w,
+							     const void *ctx, u32 avail,
+							     u32 gso_size, u64 *w,
 							     struct hoplat_pkt_info *out)
 {
 	u8 tmp[HOPLAT_PARSE_MAX];
@@ -251,14 +262,14 @@ static inline __attribute__((always_inline)) int read_words(bool ipv6, hoplat_re
 
 	if (!pkt)
 		return -1;
-	return words(ipv6, pkt, len, w, out);
+	return words(ipv6, pkt, len, gso_size, w, out);
 }
 
-int hoplat_canonical(bool ipv6, hoplat_read_t read, const void *ctx, u32 avail, u8 *buf,
-		     struct hoplat_pkt_info *out)
+int hoplat_canonical(bool ipv6, hoplat_read_t read, const void *ctx, u32 avail, u32 gso_size,
+		     u8 *buf, struct hoplat_pkt_info *out)
 {
 	u64 w[HOPLAT_WORDS_MAX];
-	int n = read_words(ipv6, read, ctx, avail, w, out), i, b;
+	int n = read_words(ipv6, read, ctx, avail, gso_size, w, out), i, b;
 
 	for (i = 0; i < n; i++)
 		for (b = 0; b < 8; b++)
@@ -267,10 +278,10 @@ int hoplat_canonical(bool ipv6, hoplat_read_t read, const void *ctx, u32 avail, 
 }
 
 int hoplat_hash_packet(const struct hoplat_hash_key *key, bool ipv6, hoplat_read_t read,
-		       const void *ctx, u32 avail, struct hoplat_pkt_info *out)
+		       const void *ctx, u32 avail, u32 gso_size, struct hoplat_pkt_info *out)
 {
 	u64 w[HOPLAT_WORDS_MAX];
-	int n = read_words(ipv6, read, ctx, avail, w, out);
+	int n = read_words(ipv6, read, ctx, avail, gso_size, w, out);
 
 	if (n < 0)
 		return -1;

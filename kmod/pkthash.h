@@ -57,12 +57,18 @@ struct hoplat_pkt_info {
  * counts a parse error). A truncated or unknown L4 header is hashed without
  * it (HOPLAT_F_NO_L4).
  */
+/*
+ * gso_size: for a GRO/GSO aggregate of TCP segments, the payload bytes per
+ * segment (skb_shinfo()->gso_size), else 0. The aggregate then hashes with
+ * its first segment's length, as the segment itself would on a router that
+ * did not aggregate.
+ */
 int hoplat_hash_packet(const struct hoplat_hash_key *key, bool ipv6, hoplat_read_t read,
-		       const void *ctx, u32 avail, struct hoplat_pkt_info *out);
+		       const void *ctx, u32 avail, u32 gso_size, struct hoplat_pkt_info *out);
 
 /* The hashed words as bytes, little-endian (for tests and docs); returns the length or -1. */
-int hoplat_canonical(bool ipv6, hoplat_read_t read, const void *ctx, u32 avail, u8 *buf,
-		     struct hoplat_pkt_info *out);
+int hoplat_canonical(bool ipv6, hoplat_read_t read, const void *ctx, u32 avail, u32 gso_size,
+		     u8 *buf, struct hoplat_pkt_info *out);
 
 /* SipHash-1-3 with a 128-bit key (portable C: the same in kernel and userspace). */
 u64 hoplat_siphash(const struct hoplat_hash_key *key, const u8 *data, size_t len);

@@ -103,6 +103,8 @@ ssize_t hoplat_rings_read(struct hoplat_rings *rings, char __user *buf, size_t r
 		r = per_cpu_ptr(rings->pcpu, cpu);
 		head = smp_load_acquire(&r->head);
 		tail = r->tail;
+		if (WARN_ON_ONCE(head - tail > rings->mask + 1))
+			return -EIO;	/* cannot happen with one consumer: never copy past slots */
 		take = min_t(size_t, head - tail, records - done);
 		if (!take)
 			continue;

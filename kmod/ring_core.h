@@ -19,10 +19,10 @@
 #endif
 
 struct hoplat_ring {
-	u32 head;	/* written by the producer */
-	u32 pad[15];	/* keep tail on its own cache line */
-	u32 tail;	/* written by the consumer */
-	struct hoplat_record *slots;
+	struct hoplat_record *slots;	/* read-only after allocation */
+	u32 head;			/* written by the producer */
+	u32 pad[13];			/* keep tail on its own cache line */
+	u32 tail;			/* written by the consumer */
 };
 
 /* One producer per ring. *wake is set when the ring just reached half full. */

@@ -1,5 +1,6 @@
 // The module's hash (kmod/pkthash.c) in userspace: the fields that must not
 // matter do not, the ones that must do, and odd packets are handled.
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -26,10 +27,11 @@ struct Result {
 };
 
 Result Hash(const std::vector<uint8_t>& pkt, bool ipv6,
-            const hoplat_hash_key& key = hoplat_default_key) {
+            const hoplat_hash_key& key = hoplat_default_key, u32 gso_size = 0) {
   Bytes b{&pkt};
   Result r{};
-  r.rc = hoplat_hash_packet(&key, ipv6, ReadBytes, &b, static_cast<u32>(pkt.size()), &r.info);
+  r.rc = hoplat_hash_packet(&key, ipv6, ReadBytes, &b, static_cast<u32>(pkt.size()), gso_size,
+                            &r.info);
   return r;
 }
 
@@ -99,7 +101,8 @@ TEST(PktHashTest, HashIsSipHashOfTheCanonicalWords) {
     Bytes b{&pkt};
     uint8_t canon[HOPLAT_CANON_MAX];
     hoplat_pkt_info info;
-    const int len = hoplat_canonical(v6, ReadBytes, &b, static_cast<u32>(pkt.size()), canon, &info);
+    const int len = hoplat_canonical(v6, ReadBytes, &b, static_cast<u32>(pkt.size()), 0, canon,
+                                     &info);
     ASSERT_GT(len, 0);
     EXPECT_EQ(Hash(pkt, v6).info.hash, hoplat_siphash(&hoplat_default_key, canon, len));
     EXPECT_EQ(canon[0], v6 ? 6 : 4);  // the family tag replaces version and TOS bits
@@ -202,6 +205,41 @@ TEST(PktHashTest, NonFirstFragmentHasNoL4) {
   const Result first = Hash(p, false);
   EXPECT_TRUE(first.info.flags & HOPLAT_F_FRAGMENT);
   EXPECT_FALSE(first.info.flags & HOPLAT_F_NO_L4);
+}
+
+TEST(PktHashTest, GroAggregateHashesLikeItsFirstSegment) {
+  // The first 1448-byte segment of a TCP flow, as the next router receives it...
+  auto segment = Tcp6();
+  const u32 payload = 1448;
+  segment.resize(40 + 20 + payload, 0x77);
+  std::memcpy(&segment[60], "GET / HT", 8);
+  segment[4] = static_cast<uint8_t>((20 + payload) >> 8);
+  segment[5] = static_cast<uint8_t>(20 + payload);
+  // ...and this router's GRO aggregate of three of them: same headers and
+  // first payload bytes, three times the length.
+  auto aggregate = segment;
+  aggregate.resize(40 + 20 + 3 * payload, 0x77);
+  aggregate[4] = static_cast<uint8_t>((20 + 3 * payload) >> 8);
+  aggregate[5] = static_cast<uint8_t>(20 + 3 * payload);
+  EXPECT_NE(Hash(aggregate, true).info.hash, Hash(segment, true).info.hash);
+  EXPECT_EQ(Hash(aggregate, true, hoplat_default_key, payload).info.hash,
+            Hash(segment, true).info.hash);
+  EXPECT_EQ(Hash(aggregate, true, hoplat_default_key, payload).info.length, 60 + 3 * payload)
+      << "the record keeps the aggregate's real length";
+
+  // IPv4 the same way (Udp4's header with TCP).
+  std::vector<uint8_t> seg4(20 + 20 + payload, 0x77);
+  std::fill(seg4.begin(), seg4.begin() + 40, 0);  // zero headers, 0x77 payload
+  seg4[0] = 0x45;
+  seg4[2] = static_cast<uint8_t>((40 + payload) >> 8);
+  seg4[3] = static_cast<uint8_t>(40 + payload);
+  seg4[9] = 6;
+  seg4[32] = 5 << 4;
+  auto agg4 = seg4;
+  agg4.resize(40 + 2 * payload, 0x77);
+  agg4[2] = static_cast<uint8_t>((40 + 2 * payload) >> 8);
+  agg4[3] = static_cast<uint8_t>(40 + 2 * payload);
+  EXPECT_EQ(Hash(agg4, false, hoplat_default_key, payload).info.hash, Hash(seg4, false).info.hash);
 }
 
 TEST(SamplingTest, KeepsTheSameShareOnEveryRouter) {

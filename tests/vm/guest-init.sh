@@ -85,7 +85,9 @@ tc -n r1 filter add dev r1-r2 parent 1: protocol ip u32 match u32 0 0 \
   action pedit ex munge ip dsfield set 0xb8 pipe csum ip4h
 S=/tmp/stop1
 start_bg sink h2 sink 9999 $S
-for n in r1 r2 h1 h2; do start_bg rec_$n $n read $S; done
+# r2's reader is two threads sharing one file: every record exactly once.
+for n in r1 h1 h2; do start_bg rec_$n $n read $S; done
+start_bg rec_r2 r2 read $S 2
 start_bg rec_root root read $S
 start_bg cap_r2 r2 capture r2-r1 $S
 ip netns exec h1 ping -c 10 -i 0.1 -W 5 203.0.113.2 >/tmp/ping4 2>&1 || fail ping4 "$(tail -2 /tmp/ping4)"
@@ -154,7 +156,8 @@ for r in r1 r2; do ip netns exec $r "$P" set one_in=1 >/dev/null; done
 # over genetlink, a third process opens and closes the device, and
 # namespaces come and go.
 S=/tmp/stop3
-for n in r1 r2; do start_bg drain_$n $n drain $S; done
+start_bg drain_r1 r1 drain $S
+start_bg drain_r2 r2 drain $S 2	# two threads on one file
 start_bg churn h1 churn $S
 ip netns exec h2 iperf3 -s -1 >/tmp/iperf_s 2>&1 &
 i=0; until ip netns exec h2 grep -q ':1451 00000000:0000 0A' /proc/net/tcp; do
@@ -171,7 +174,12 @@ for n in r1 r2; do
   t=$(sed -n 's/^TOTAL //p' /tmp/drain_$n)
   check "s3_reader_drained_$n" $([ "${t:-0}" -gt 100 ]; echo $?) "records=$t"
 done
+t1=$(sed -n 's/^TOTAL //p' /tmp/drain_r1); t2=$(sed -n 's/^TOTAL //p' /tmp/drain_r2)
+check s3_two_threads_one_file_lose_nothing \
+  $(awk -v a="${t1:-0}" -v b="${t2:-1}" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d <= a / 100) }'; echo $?) \
+  "r1 read $t1, r2 (two threads) read $t2 of the same packets; $(grep THREAD /tmp/drain_r2 | tr '\n' ' ')"
 ip netns exec r1 "$P" counters | sed 's/^/HOPLAT_INFO r1 /'
+ip netns exec r2 "$P" counters | sed 's/^/HOPLAT_INFO r2 /'
 check s3_poller $(grep -q POLL_FAIL /tmp/poller; [ $? = 1 ] && grep -q POLLS /tmp/poller; echo $?) "$(cat /tmp/poller)"
 check s3_netns_churn $(grep -q NETNS /tmp/nschurn; echo $?) "$(cat /tmp/nschurn)"
 check s3_open_close_churn $(grep -q '^CHURN opened=[1-9]' /tmp/churn; echo $?) "$(grep CHURN /tmp/churn)"

@@ -5,8 +5,9 @@
  * pkthash.c, sends UDP, and pokes the device and the genetlink family with
  * bad input. Prints one line per fact for the host to parse.
  *
- *   hoplat-probe read STOPFILE          records until STOPFILE exists, then drain
- *   hoplat-probe drain STOPFILE         the same, counting instead of printing
+ *   hoplat-probe read STOPFILE [N]      records until STOPFILE exists, then drain;
+ *                                       N threads reading the same file
+ *   hoplat-probe drain STOPFILE [N]     the same, counting instead of printing
  *   hoplat-probe hold STOPFILE          opens, reads nothing until STOPFILE, then counts
  *   hoplat-probe churn STOPFILE         opens and closes the device in a loop
  *   hoplat-probe flood ADDR PORT SECS   UDP datagrams as fast as possible
@@ -31,6 +32,7 @@
 #include <linux/netlink.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,46 +65,81 @@ static void print_record(const struct hoplat_record *r)
 	       r->ifindex_out, r->length, r->gso_segs, r->version, r->flags);
 }
 
-static int cmd_read(const char *stop, int print, int hold)
+struct reader_args {
+	int fd;
+	const char *stop;
+	int print, hold;
+	long total;
+	int failed;
+};
+
+/* One reading thread; several may share the fd (the device serializes them). */
+static void *reader_loop(void *arg)
 {
-	static struct hoplat_record buf[4096];
-	int fd = open(HOPLAT_DEVICE, O_RDONLY | O_NONBLOCK);
-	long total = 0;
+	struct reader_args *a = arg;
+	struct hoplat_record *buf = malloc(4096 * sizeof(*buf));
 	int stopping = 0;
+
+	for (;;) {
+		struct pollfd p = { .fd = a->fd, .events = POLLIN };
+		ssize_t n;
+
+		if (!stopping && exists(a->stop))
+			stopping = 1;  /* one last drain below, then out */
+		if (a->hold && !stopping) {
+			usleep(20000);
+			continue;
+		}
+		poll(&p, 1, stopping ? 0 : 100);
+		n = read(a->fd, buf, 4096 * sizeof(*buf));
+		if (n > 0) {
+			flockfile(stdout);
+			for (size_t i = 0; a->print && i < (size_t)n / sizeof(buf[0]); i++)
+				print_record(&buf[i]);
+			funlockfile(stdout);
+			a->total += n / (ssize_t)sizeof(buf[0]);
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN) {
+			printf("E read %s\n", strerror(errno));
+			a->failed = 1;
+			break;
+		}
+		if (stopping)
+			break;
+	}
+	free(buf);
+	return NULL;
+}
+
+static int cmd_read(const char *stop, int print, int hold, int threads)
+{
+	struct reader_args args[4];
+	pthread_t tid[4];
+	int fd = open(HOPLAT_DEVICE, O_RDONLY | O_NONBLOCK), i, failed = 0;
+	long total = 0;
 
 	if (fd < 0) {
 		printf("E open %s\n", strerror(errno));
 		return 1;
 	}
+	if (threads < 1 || threads > 4)
+		threads = 1;
 	printf("READY\n");
 	fflush(stdout);
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t n;
-
-		if (!stopping && exists(stop))
-			stopping = 1;  /* one last drain below, then out */
-		if (hold && !stopping) {
-			usleep(20000);
-			continue;
-		}
-		poll(&p, 1, stopping ? 0 : 100);
-		n = read(fd, buf, sizeof(buf));
-		if (n > 0) {
-			for (size_t i = 0; print && i < (size_t)n / sizeof(buf[0]); i++)
-				print_record(&buf[i]);
-			total += n / (ssize_t)sizeof(buf[0]);
-			continue;
-		}
-		if (n < 0 && errno != EAGAIN) {
-			printf("E read %s\n", strerror(errno));
-			return 1;
-		}
-		if (stopping)
-			break;
+	for (i = 0; i < threads; i++) {
+		args[i] = (struct reader_args){ .fd = fd, .stop = stop, .print = print, .hold = hold };
+		pthread_create(&tid[i], NULL, reader_loop, &args[i]);
+	}
+	for (i = 0; i < threads; i++) {
+		pthread_join(tid[i], NULL);
+		total += args[i].total;
+		failed |= args[i].failed;
+		if (threads > 1)
+			printf("THREAD %d records=%ld\n", i, args[i].total);
 	}
 	printf("TOTAL %ld\n", total);
-	return 0;
+	return failed;
 }
 
 static int cmd_churn(const char *stop)
@@ -249,7 +286,7 @@ static int cmd_capture(const char *ifname, const char *stop)
 			continue;
 		b.p = frame + 14;
 		b.len = (size_t)n - 14;
-		if (hoplat_hash_packet(&hoplat_default_key, v6, read_bytes, &b, (u32)b.len, &info) == 0)
+		if (hoplat_hash_packet(&hoplat_default_key, v6, read_bytes, &b, (u32)b.len, 0, &info) == 0)
 			printf("C hash=%016llx v6=%d tos=%u ttl=%u proto=%u len=%u\n",
 			       (unsigned long long)info.hash, v6,
 			       v6 ? ((b.p[0] & 0xf) << 4 | b.p[1] >> 4) : b.p[1], v6 ? b.p[7] : b.p[8],
@@ -455,6 +492,28 @@ static int cmd_counters(void)
 	return 0;
 }
 
+/* Does the GET_CONFIG reply carry the attribute? 1, 0, or -errno. */
+static int config_has(int fd, int fam, unsigned short type)
+{
+	char out[4096];
+	struct nlmsghdr *h = (struct nlmsghdr *)out;
+	struct nlattr *a;
+	struct nlreq r;
+	int len, rc;
+
+	init_req(&r, fam, HOPLAT_CMD_GET_CONFIG);
+	memset(out, 0, sizeof(out));
+	rc = nl_talk(fd, &r, out, sizeof(out));
+	if (rc < 0)
+		return rc;
+	len = (int)h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
+	for (a = (struct nlattr *)((char *)NLMSG_DATA(h) + GENL_HDRLEN); len >= NLA_HDRLEN;
+	     len -= NLA_ALIGN(a->nla_len), a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len)))
+		if (a->nla_type == type)
+			return 1;
+	return 0;
+}
+
 static int failures;
 
 static void expect(const char *what, int got, int want)
@@ -535,7 +594,10 @@ static int cmd_errors(void)
 
 		expect("set_ok", set_attrs(nfd, fam, 2, argv1), 0);
 	}
+	expect("config_shows_key_to_admin", config_has(nfd, fam, HOPLAT_A_HASH_KEY), 1);
 	expect("drop_cap_net_admin", drop_net_admin(), 0);
+	expect("config_hides_key_from_others", config_has(nfd, fam, HOPLAT_A_HASH_KEY), 0);
+	expect("config_still_readable", config_has(nfd, fam, HOPLAT_A_SAMPLE_ONE_IN), 1);
 	{
 		char *argv1[] = { "one_in=2" };
 
@@ -550,12 +612,12 @@ static int cmd_errors(void)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 3 && !strcmp(argv[1], "read"))
-		return cmd_read(argv[2], 1, 0);
-	if (argc == 3 && !strcmp(argv[1], "drain"))
-		return cmd_read(argv[2], 0, 0);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "read"))
+		return cmd_read(argv[2], 1, 0, argc == 4 ? atoi(argv[3]) : 1);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "drain"))
+		return cmd_read(argv[2], 0, 0, argc == 4 ? atoi(argv[3]) : 1);
 	if (argc == 3 && !strcmp(argv[1], "hold"))
-		return cmd_read(argv[2], 0, 1);
+		return cmd_read(argv[2], 0, 1, 1);
 	if (argc == 3 && !strcmp(argv[1], "churn"))
 		return cmd_churn(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "capture"))

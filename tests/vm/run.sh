@@ -34,7 +34,7 @@ fi
 if grep -i warning "$out/kmod-build.log" | grep -qv BTF; then
   cat "$out/kmod-build.log"; echo "module build has warnings"; exit 2
 fi
-gcc -static -O2 -Wall -Wextra -Werror -I"$top/kmod" -o "$out/hoplat-probe" \
+gcc -static -pthread -O2 -Wall -Wextra -Werror -I"$top/kmod" -o "$out/hoplat-probe" \
   "$here/probe.c" "$top/kmod/pkthash.c" || { echo "probe build failed"; exit 2; }
 
 KVER=$kver KO="$out/kmod/hoplat.ko" PROBE="$out/hoplat-probe" ROOT="$out/initramfs" \
