@@ -118,6 +118,22 @@ check s1_userspace_hash_matches $([ "$matched" = 40 ]; echo $?) "matched=$matche
 dscp=$(grep '^C ' /tmp/cap_r2 | grep -c 'v6=0 tos=184 ttl=63')
 check s1_dscp_rewritten_in_flight $([ "$dscp" -ge 20 ]; echo $?) "ipv4 packets with tos 0xb8 at r2: $dscp"
 
+# ---- packets dropped between the hooks leave no record ----
+ip -n r1 route add blackhole 203.0.113.99/32
+S=/tmp/stop_drop
+start_bg recd_r1 r1 read $S
+ip netns exec h1 ping -c 5 -i 0.1 -W 1 203.0.113.99 >/dev/null 2>&1
+ip netns exec h1 ping -c 3 -i 0.1 -W 5 203.0.113.2 >/dev/null 2>&1 || fail ping_after_blackhole
+stop_all $S
+c=$(fwd /tmp/recd_r1 | wc -l)
+check s1_dropped_packets_leave_no_record $([ "$c" = 6 ]; echo $?) \
+  "forwarded records=$c want 6 (3 pings answered; 5 blackholed leave none)"
+ip -n r1 route del blackhole 203.0.113.99/32
+proc=$(ip netns exec r1 cat /proc/net/hoplat)
+echo "$proc" | sed 's/^/HOPLAT_INFO proc r1 /'
+check s1_proc_net_hoplat $(echo "$proc" | grep -qE '^packets_seen [1-9]' && echo "$proc" | grep -q '^reader none'; echo $?) \
+  "per-namespace counters in /proc/net/hoplat"
+
 # ---- scenario 2: 20 ms netem on r1 -> r2 shows up in the hop, not in residence ----
 tc -n r1 qdisc del dev r1-r2 root
 tc -n r1 qdisc add dev r1-r2 root netem delay 20ms
