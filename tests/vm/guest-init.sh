@@ -69,6 +69,12 @@ start_bg() {
   done
 }
 stop_all() { touch "$1"; wait; }
+# wait_count FILE REGEX N: until FILE has N lines matching (the readers print
+# as records arrive), at most 10 s.
+wait_count() {
+  i=0; while [ "$(grep -c "$2" "$1" 2>/dev/null)" -lt "$3" ]; do
+    i=$((i + 1)); [ $i -gt 200 ] && return 1; sleep 0.05; done
+}
 fwd() { cat "$@" | grep '^R .* kind=fwd '; }
 hashes() { sed -n 's/.*hash=\([0-9a-f]*\).*/\1/p'; }
 
@@ -94,7 +100,8 @@ ip netns exec h1 ping -c 10 -i 0.1 -W 5 203.0.113.2 >/tmp/ping4 2>&1 || fail pin
 ip netns exec h1 ping -6 -c 10 -i 0.1 -W 5 2001:db8:3::2 >/tmp/ping6 2>&1 || fail ping6 "$(tail -2 /tmp/ping6)"
 ip netns exec h1 "$P" udp 203.0.113.2 9999 10
 ip netns exec h1 "$P" udp 2001:db8:3::2 9999 10
-sleep 0.5  # lets the last datagram cross both routers (TCG is slow); readers drain on stop
+# The datagrams are one-way: stop once r2 has recorded all 60 (or 10 s passed).
+wait_count /tmp/rec_r2 'kind=fwd ' 60
 stop_all $S
 for n in r1 r2; do
   c=$(fwd /tmp/rec_$n | wc -l)
@@ -140,8 +147,7 @@ tc -n r1 qdisc add dev r1-r2 root netem delay 20ms
 S=/tmp/stop2
 for n in r1 r2; do start_bg rec2_$n $n read $S; done
 ip netns exec h1 ping -c 20 -i 0.1 -W 5 203.0.113.2 >/tmp/ping4b 2>&1 || fail ping_netem
-sleep 0.3
-stop_all $S
+stop_all $S  # every reply is back: both directions crossed both routers
 fwd /tmp/rec2_r1 | awk '{ split($2, h, "="); split($5, e, "="); print h[2], e[2] }' | sort >/tmp/e_r1
 fwd /tmp/rec2_r2 | awk '{ split($2, h, "="); split($4, a, "="); print h[2], a[2] }' | sort >/tmp/a_r2
 awk 'NR == FNR { exit_ns[$1] = $2; next } ($1 in exit_ns) { d = $2 - exit_ns[$1]; if (d > 0) print d }' \
