@@ -48,31 +48,57 @@ static inline u64 load_le64(const u8 *p)
 	return v;
 }
 
-#define SIPROUND                                                          \
-	do {                                                              \
-		v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32); \
-		v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;                  \
-		v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;                  \
-		v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32); \
-	} while (0)
+struct sip {
+	u64 v0, v1, v2, v3;
+};
+
+static inline __attribute__((always_inline)) void sip_round(struct sip *s)
+{
+	s->v0 += s->v1; s->v1 = ROTL64(s->v1, 13); s->v1 ^= s->v0; s->v0 = ROTL64(s->v0, 32);
+	s->v2 += s->v3; s->v3 = ROTL64(s->v3, 16); s->v3 ^= s->v2;
+	s->v0 += s->v3; s->v3 = ROTL64(s->v3, 21); s->v3 ^= s->v0;
+	s->v2 += s->v1; s->v1 = ROTL64(s->v1, 17); s->v1 ^= s->v2; s->v2 = ROTL64(s->v2, 32);
+}
+
+static inline __attribute__((always_inline)) void sip_init(struct sip *s,
+							  const struct hoplat_hash_key *key)
+{
+	const u64 k0 = load_le64(key->bytes), k1 = load_le64(key->bytes + 8);
+
+	s->v0 = 0x736f6d6570736575ULL ^ k0;
+	s->v1 = 0x646f72616e646f6dULL ^ k1;
+	s->v2 = 0x6c7967656e657261ULL ^ k0;
+	s->v3 = 0x7465646279746573ULL ^ k1;
+}
+
+/* SipHash-1-3: one compression round per word... */
+static inline __attribute__((always_inline)) void sip_word(struct sip *s, u64 m)
+{
+	s->v3 ^= m;
+	sip_round(s);
+	s->v0 ^= m;
+}
+
+/* ...and three finalization rounds. b: the last 0..7 bytes and the length. */
+static inline __attribute__((always_inline)) u64 sip_finish(struct sip *s, u64 b)
+{
+	sip_word(s, b);
+	s->v2 ^= 0xff;
+	sip_round(s);
+	sip_round(s);
+	sip_round(s);
+	return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
+}
 
 u64 hoplat_siphash(const struct hoplat_hash_key *key, const u8 *data, size_t len)
 {
-	const u64 k0 = load_le64(key->bytes), k1 = load_le64(key->bytes + 8);
-	u64 v0 = 0x736f6d6570736575ULL ^ k0;
-	u64 v1 = 0x646f72616e646f6dULL ^ k1;
-	u64 v2 = 0x6c7967656e657261ULL ^ k0;
-	u64 v3 = 0x7465646279746573ULL ^ k1;
-	u64 b = (u64)len << 56, m;
+	u64 b = (u64)len << 56;
 	size_t i, left = len & 7;
+	struct sip s;
 
-	/* SipHash-1-3: one compression round, three finalization rounds. */
-	for (i = 0; i + 8 <= len; i += 8) {
-		m = load_le64(data + i);
-		v3 ^= m;
-		SIPROUND;
-		v0 ^= m;
-	}
+	sip_init(&s, key);
+	for (i = 0; i + 8 <= len; i += 8)
+		sip_word(&s, load_le64(data + i));
 	switch (left) {	/* the last 0..7 bytes, as the reference implementation takes them */
 	case 7:
 		b |= (u64)data[i + 6] << 48;
@@ -95,14 +121,7 @@ u64 hoplat_siphash(const struct hoplat_hash_key *key, const u8 *data, size_t len
 	case 1:
 		b |= (u64)data[i];
 	}
-	v3 ^= b;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	return sip_finish(&s, b);
 }
 
 /* The same function over n whole words: hoplat_siphash() of their 8n bytes.
@@ -110,27 +129,13 @@ u64 hoplat_siphash(const struct hoplat_hash_key *key, const u8 *data, size_t len
 static inline __attribute__((always_inline)) u64 siphash_words(const struct hoplat_hash_key *key,
 								const u64 *w, int n)
 {
-	const u64 k0 = load_le64(key->bytes), k1 = load_le64(key->bytes + 8);
-	u64 v0 = 0x736f6d6570736575ULL ^ k0;
-	u64 v1 = 0x646f72616e646f6dULL ^ k1;
-	u64 v2 = 0x6c7967656e657261ULL ^ k0;
-	u64 v3 = 0x7465646279746573ULL ^ k1;
-	const u64 b = (u64)(n * 8) << 56;
+	struct sip s;
 	int i;
 
-	for (i = 0; i < n; i++) {
-		v3 ^= w[i];
-		SIPROUND;
-		v0 ^= w[i];
-	}
-	v3 ^= b;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	sip_init(&s, key);
+	for (i = 0; i < n; i++)
+		sip_word(&s, w[i]);
+	return sip_finish(&s, (u64)(n * 8) << 56);
 }
 
 u64 hoplat_siphash_words(const struct hoplat_hash_key *key, const u64 *w, int n)
