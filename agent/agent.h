@@ -1,0 +1,59 @@
+#ifndef HOPLAT_AGENT_AGENT_H_
+#define HOPLAT_AGENT_AGENT_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "agent/record_source.h"
+#include "common/ingest_client.h"
+#include "hoplat/v1/common.pb.h"
+
+namespace hoplat {
+
+struct AgentOptions {
+  IngestClientOptions client;
+  size_t batch_size = 4096;
+  absl::Duration flush_interval = absl::Milliseconds(200);
+  absl::Duration report_interval = absl::Seconds(10);
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(30);
+  // How long Run() keeps trying to deliver what it holds once told to stop.
+  absl::Duration drain_timeout = absl::Seconds(30);
+};
+
+// Reads records from a source, batches them, and streams the batches to the
+// collector. A broken stream is reopened with exponential backoff and
+// jitter; everything unacknowledged is resent and stored once.
+class Agent {
+ public:
+  Agent(AgentOptions options, RecordSource* source);
+
+  // Runs until the source ends or Stop() is called, then delivers what it
+  // holds (up to drain_timeout). OK if everything read was acknowledged.
+  absl::Status Run();
+  void Stop() { stop_.store(true); }  // safe from any thread
+
+  v1::AgentCounters counters() const;
+
+ private:
+  absl::Status SendBatch();
+  absl::Status Reconnect(absl::Time deadline);
+  void MaybeReport(absl::Time now, bool force);
+
+  AgentOptions options_;
+  RecordSource* const source_;
+  IngestClient client_;
+  std::atomic<bool> stop_{false};
+  uint64_t next_seq_;
+  absl::Time next_report_ = absl::InfinitePast();
+  absl::Duration backoff_;
+
+  std::atomic<uint64_t> records_read_{0};
+  std::atomic<uint64_t> batches_sent_{0};
+};
+
+}  // namespace hoplat
+
+#endif  // HOPLAT_AGENT_AGENT_H_

@@ -1,0 +1,28 @@
+#include "agent/batcher.h"
+
+#include "common/batch_columns.h"
+
+namespace hoplat {
+
+void Batcher::Add(const hoplat_record& r, absl::Time now) {
+  if (size() == 0) oldest_ = now;
+  Observation o;
+  o.hash = r.hash;
+  o.arrival_ns = r.arrival_ns;
+  o.exit_ns = r.exit_ns;
+  o.ifindex_in = r.ifindex_in;
+  o.ifindex_out = r.ifindex_out;
+  o.length = r.length;
+  o.flags = r.flags;
+  AppendToBatch(o, &batch_);
+}
+
+v1::ObservationBatch Batcher::Take(uint64_t seq) {
+  v1::ObservationBatch out;
+  out.Swap(&batch_);
+  out.set_seq(seq);
+  oldest_ = absl::InfiniteFuture();
+  return out;
+}
+
+}  // namespace hoplat

@@ -1,0 +1,176 @@
+// The agent with a replay source against an in-process collector.
+#include <algorithm>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+
+#include "agent/agent.h"
+#include "agent/replay_source.h"
+#include "tests/collector/collector_fixture.h"
+
+namespace hoplat::testing {
+namespace {
+
+std::vector<hoplat_record> Records(int n, uint64_t t0) {
+  std::vector<hoplat_record> v(n);
+  for (int i = 0; i < n; ++i) {
+    hoplat_record& r = v[i];
+    r = hoplat_record{};
+    r.hash = TestHash(i);
+    r.arrival_ns = t0 + static_cast<uint64_t>(i) * 10'000;
+    r.exit_ns = r.arrival_ns + 3'000 + i % 7;
+    r.residence_ns = 3'000 + i % 7;
+    r.ifindex_in = 2;
+    r.ifindex_out = 3 + i % 2;
+    r.length = 60 + i % 1400;
+    r.flags = HOPLAT_F_FORWARDED | (i % 3 == 0 ? HOPLAT_F_IPV6 : 0);
+    r.gso_segs = 1;
+    r.version = HOPLAT_RECORD_VERSION;
+  }
+  return v;
+}
+
+TEST(ReplaySourceTest, RejectsWhatIsNotARecordFile) {
+  TempDir dir;
+  EXPECT_EQ(ReplaySource::Open(dir.file("missing")).status().code(), absl::StatusCode::kNotFound);
+  FILE* f = std::fopen(dir.file("short").c_str(), "wb");
+  std::fwrite("0123456789", 1, 10, f);
+  std::fclose(f);
+  EXPECT_EQ(ReplaySource::Open(dir.file("short")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::vector<hoplat_record> bad = Records(3, 1);
+  bad[2].version = 99;
+  ASSERT_TRUE(WriteReplayFile(dir.file("bad"), bad).ok());
+  auto source = ReplaySource::Open(dir.file("bad"));
+  ASSERT_TRUE(source.ok());
+  std::vector<hoplat_record> out;
+  EXPECT_EQ((*source)->Read(10, absl::ZeroDuration(), &out).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+// Plays the first `gate` records, then holds until Open(): lets a test act
+// at a known point of the stream.
+class GatedSource : public RecordSource {
+ public:
+  GatedSource(RecordSource* inner, uint64_t gate) : inner_(inner), gate_(gate) {}
+  absl::StatusOr<size_t> Read(size_t max, absl::Duration timeout,
+                              std::vector<hoplat_record>* out) override {
+    if (passed_ >= gate_ && !open_.HasBeenNotified()) {
+      if (!reached_.HasBeenNotified()) reached_.Notify();
+      open_.WaitForNotificationWithTimeout(timeout);
+      return 0;
+    }
+    if (passed_ < gate_) max = std::min<size_t>(max, gate_ - passed_);
+    absl::StatusOr<size_t> n = inner_->Read(max, timeout, out);
+    if (n.ok()) passed_ += *n;
+    return n;
+  }
+  absl::Notification reached_;
+  absl::Notification open_;
+
+ private:
+  RecordSource* inner_;
+  uint64_t gate_;
+  uint64_t passed_ = 0;
+};
+
+class AgentTest : public CollectorTest {
+ protected:
+  AgentOptions Options(const std::string& node) {
+    AgentOptions o;
+    o.client.target = collector_->target();
+    o.client.node_id = node;
+    o.batch_size = 1000;
+    o.flush_interval = absl::Milliseconds(20);
+    o.initial_backoff = absl::Milliseconds(10);
+    o.drain_timeout = absl::Seconds(2);
+    return o;
+  }
+};
+
+TEST_F(AgentTest, ReplayIsStoredExactlyOnceWithEveryValue) {
+  StartCollector();
+  const std::vector<hoplat_record> records = Records(25'500, kT0);
+  ASSERT_TRUE(WriteReplayFile(dir_.file("r1.rec"), records).ok());
+  auto source = ReplaySource::Open(dir_.file("r1.rec"));
+  ASSERT_TRUE(source.ok());
+  Agent agent(Options("r1"), source->get());
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_EQ(agent.counters().records_read(), records.size());
+  EXPECT_EQ(agent.counters().batches_acked(), 26u);
+  ASSERT_TRUE(collector_->Sync().ok());
+
+  const v1::ListNodesResponse nodes = Nodes();
+  const v1::Node* r1 = FindNode(nodes, "r1");
+  ASSERT_NE(r1, nullptr);
+  EXPECT_EQ(r1->observations_stored(), records.size());
+  EXPECT_EQ(r1->agent().records_read(), records.size()) << "the final report reached the collector";
+  for (size_t i : {0u, 999u, 1000u, 25'499u}) {
+    grpc::ClientContext ctx;
+    v1::TracePacketRequest req;
+    req.set_hash(records[i].hash);
+    v1::TracePacketResponse trace;
+    ASSERT_TRUE(query_->TracePacket(&ctx, req, &trace).ok());
+    ASSERT_EQ(trace.trajectories_size(), 1);
+    ASSERT_EQ(trace.trajectories(0).observations_size(), 1);
+    const v1::Observation& o = trace.trajectories(0).observations(0);
+    EXPECT_EQ(o.arrival_ns(), records[i].arrival_ns);
+    EXPECT_EQ(o.exit_ns(), records[i].exit_ns);
+    EXPECT_EQ(o.ifindex_in(), records[i].ifindex_in);
+    EXPECT_EQ(o.ifindex_out(), records[i].ifindex_out);
+    EXPECT_EQ(o.length(), records[i].length);
+    EXPECT_EQ(o.flags(), records[i].flags);
+  }
+}
+
+TEST_F(AgentTest, CollectorRestartedMidStreamLosesNothing) {
+  StartCollector();
+  const std::vector<hoplat_record> records = Records(20'000, kT0);
+  ASSERT_TRUE(WriteReplayFile(dir_.file("r2.rec"), records).ok());
+  auto source = ReplaySource::Open(dir_.file("r2.rec"));
+  ASSERT_TRUE(source.ok());
+  AgentOptions options = Options("r2");
+  options.batch_size = 100;
+  options.drain_timeout = absl::Seconds(30);
+  GatedSource gated(source->get(), 10'000);
+  Agent agent(options, &gated);
+  const int port = collector_->port();
+  absl::Status result;
+  std::thread runner([&] { result = agent.Run(); });
+  // Half the records are out (some acknowledged, some maybe not): kill the
+  // collector, start it again on the same port and database, let the rest go.
+  gated.reached_.WaitForNotification();
+  StopCollector();
+  StartCollector([port](CollectorOptions* o) { o->listen = "127.0.0.1:" + std::to_string(port); });
+  gated.open_.Notify();
+  runner.join();
+  ASSERT_TRUE(result.ok()) << result;
+  ASSERT_TRUE(collector_->Sync().ok());
+  const v1::ListNodesResponse nodes = Nodes();
+  const v1::Node* r2 = FindNode(nodes, "r2");
+  ASSERT_NE(r2, nullptr);
+  EXPECT_EQ(r2->observations_stored(), records.size());
+}
+
+TEST_F(AgentTest, StopWithTheCollectorAwayReportsWhatWasNotDelivered) {
+  StartCollector();
+  const int port = collector_->port();
+  StopCollector();  // nobody listens any more
+  const std::vector<hoplat_record> records = Records(500, kT0);
+  ASSERT_TRUE(WriteReplayFile(dir_.file("r3.rec"), records).ok());
+  auto source = ReplaySource::Open(dir_.file("r3.rec"));
+  ASSERT_TRUE(source.ok());
+  AgentOptions options;
+  options.client.target = "127.0.0.1:" + std::to_string(port);
+  options.client.node_id = "r3";
+  options.client.connect_timeout = absl::Milliseconds(200);
+  options.initial_backoff = absl::Milliseconds(10);
+  options.drain_timeout = absl::Milliseconds(500);
+  Agent agent(options, source->get());
+  agent.Stop();
+  const absl::Status s = agent.Run();
+  EXPECT_FALSE(s.ok());
+}
+
+}  // namespace
+}  // namespace hoplat::testing
