@@ -47,7 +47,7 @@ static unsigned int hoplat_arrival(void *priv, struct sk_buff *skb,
 
 	local_bh_disable();
 	/* Whatever a dropped packet left at this address is not ours. */
-	if (hoplat_stash_forget(state->net, skb, local_out))
+	if (hoplat_stash_forget(state->net, skb))
 		COUNT(hn, unmatched);
 	if (!cfg || !cfg->enabled || !(cfg->paths & family_bit(state)) ||
 	    (local_out && !(cfg->paths & HOPLAT_PATH_LOCAL_OUT)))

@@ -80,7 +80,7 @@ void hoplat_stash_exit(void);
 /* All with BH disabled. put and forget return true if they dropped an
  * unmatched arrival; take looks in the shared table too if the packet may
  * have been sent by this host (POST_ROUTING). */
-bool hoplat_stash_forget(const struct net *net, const struct sk_buff *skb, bool local_out);
+bool hoplat_stash_forget(const struct net *net, const struct sk_buff *skb);
 bool hoplat_stash_put(const struct net *net, const struct sk_buff *skb,
 		      const struct hoplat_arrival *a);
 bool hoplat_stash_take(const struct net *net, const struct sk_buff *skb, u64 now_mono,

@@ -74,32 +74,31 @@ static struct shared_bucket *shared_bucket(const struct sk_buff *skb)
 	return &shared[hash_ptr(skb, SHARED_BITS)];
 }
 
-/* Returns true if an entry for this skb address was dropped. */
-bool hoplat_stash_forget(const struct net *net, const struct sk_buff *skb, bool local_out)
+/*
+ * Returns true if an entry for this skb address was dropped. Both tables:
+ * a received packet dropped before its exit leaves a per-CPU entry that a
+ * locally sent skb at the same address would otherwise find at POST_ROUTING.
+ */
+bool hoplat_stash_forget(const struct net *net, const struct sk_buff *skb)
 {
-	struct stash_entry *e;
+	struct stash_entry *e = local_slot(skb);
+	struct shared_bucket *b = shared_bucket(skb);
 	bool forgot = false;
 
-	if (local_out) {
-		struct shared_bucket *b = shared_bucket(skb);
-
-		/* Unlocked peek: the lock is taken only when the bucket holds this
-		 * very address, which is rare; most packets touch no shared line. */
-		if (READ_ONCE(b->e.skb) != skb)
-			return false;
-		spin_lock(&b->lock);
-		if (b->e.skb == skb) {
-			WRITE_ONCE(b->e.skb, NULL);
-			forgot = true;
-		}
-		spin_unlock(&b->lock);
-		return forgot;
-	}
-	e = local_slot(skb);
 	if (e->skb == skb) {
-		e->skb = NULL;
+		WRITE_ONCE(e->skb, NULL);
 		forgot = true;
 	}
+	/* Unlocked peek: the lock is taken only when the bucket holds this very
+	 * address, which is rare; most packets touch no shared line. */
+	if (READ_ONCE(b->e.skb) != skb)
+		return forgot;
+	spin_lock(&b->lock);
+	if (b->e.skb == skb) {
+		WRITE_ONCE(b->e.skb, NULL);
+		forgot = true;
+	}
+	spin_unlock(&b->lock);
 	return forgot;
 }
 

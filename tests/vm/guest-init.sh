@@ -173,6 +173,32 @@ check s1_sampling_same_packets $(cmp -s /tmp/hs_r1 /tmp/hs_r2 && [ "$n" -gt 0 ] 
   "kept $n of 80 on r1, same set on r2: $(cmp -s /tmp/hs_r1 /tmp/hs_r2 && echo yes || echo no)"
 for r in r1 r2; do ip netns exec $r "$P" set one_in=1 >/dev/null; done
 
+# ---- the real agent: r1's records through hoplat-agent into a collector ----
+if [ -x /bin/hoplat-agent ]; then
+  read_before=$(ip netns exec r1 "$P" counters | sed -n 's/.* records_read=\([0-9]*\).*/\1/p')
+  # /sbin/ip itself, not the ip() function: $! must be the daemon's pid, not a subshell's.
+  /sbin/ip netns exec r1 hoplat-collector --listen 127.0.0.1:50051 --db /tmp/collector.db \
+    >/tmp/collector.log 2>&1 &
+  coll=$!
+  i=0; until ip netns exec r1 hoplat --timeout 1s nodes >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -gt 400 ] && break; sleep 0.05; done
+  /sbin/ip netns exec r1 hoplat-agent --collector 127.0.0.1:50051 --node_id r1 --flush_interval 50ms \
+    >/tmp/agent.log 2>&1 &
+  agent=$!
+  i=0; until ip netns exec r1 hoplat nodes 2>/dev/null | grep -q '^r1 .* yes '; do
+    i=$((i + 1)); [ $i -gt 400 ] && break; sleep 0.05; done
+  ip netns exec h1 ping -c 20 -i 0.05 -W 5 203.0.113.2 >/dev/null 2>&1 || fail ping_agent
+  kill -TERM $agent; wait $agent; agent_rc=$?
+  sed 's/^/HOPLAT_INFO agent /' /tmp/agent.log | tail -3
+  read_after=$(ip netns exec r1 "$P" counters | sed -n 's/.* records_read=\([0-9]*\).*/\1/p')
+  read_by_agent=$((read_after - read_before))
+  stored=$(ip netns exec r1 hoplat --json nodes | sed -n 's/.*"observations_stored": "\([0-9]*\)".*/\1/p')
+  check s6_agent_delivers_every_record \
+    $([ $agent_rc = 0 ] && [ "${stored:-0}" -ge 40 ] && [ "$stored" = "$read_by_agent" ]; echo $?) \
+    "agent exit $agent_rc; module handed $read_by_agent records to readers, collector stored $stored"
+  kill -TERM $coll; wait $coll
+fi
+
 # ---- scenario 3: stress ----
 # iperf3 through both routers while readers drain, a poller reads counters
 # over genetlink, a third process opens and closes the device, and

@@ -23,6 +23,12 @@ copy_with_libs() {  # $1 source binary, $2 path in the guest
 copy_with_libs /bin/ip /sbin/ip
 copy_with_libs /usr/sbin/tc /sbin/tc
 copy_with_libs /usr/bin/iperf3 /bin/iperf3
+# The userspace side, when built (HOPLAT_BIN = the CMake build directory).
+if [ -n "${HOPLAT_BIN:-}" ] && [ -x "$HOPLAT_BIN/agent/hoplat-agent" ]; then
+  copy_with_libs "$HOPLAT_BIN/agent/hoplat-agent" /bin/hoplat-agent
+  copy_with_libs "$HOPLAT_BIN/collector/hoplat-collector" /bin/hoplat-collector
+  copy_with_libs "$HOPLAT_BIN/tools/hoplat" /bin/hoplat
+fi
 cp /usr/lib/x86_64-linux-gnu/tc/*.dist "$R/usr/lib/x86_64-linux-gnu/tc/" 2>/dev/null || true
 
 : >"$R/etc/modlist"
