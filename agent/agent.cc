@@ -29,7 +29,67 @@ v1::AgentCounters Agent::counters() const {
   c.set_records_read(records_read_.load());
   c.set_batches_sent(batches_sent_.load());
   c.set_batches_acked(client_.acked_batches());
+  if (options_.spool != nullptr) {
+    c.set_spooled_batches(options_.spool->batches());
+    c.set_spool_bytes(options_.spool->bytes());
+    c.set_spool_dropped_batches(options_.spool->dropped_batches());
+    c.set_spool_dropped_observations(options_.spool->dropped_observations());
+  }
   return c;
+}
+
+void Agent::Park() {
+  for (v1::ObservationBatch& b : client_.TakeUnacked()) {
+    if (absl::Status s = options_.spool->Append(b); !s.ok()) Logf("spool: %s", s.message());
+  }
+}
+
+void Agent::TryConnect(absl::Time now) {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  if (client_.connected() || now < next_attempt_) return;
+  if (client_.Connect().ok()) {
+    backoff_ = options_.initial_backoff;
+    return;
+  }
+  Park();
+  const double jitter = std::uniform_real_distribution<double>(0.5, 1.0)(rng);
+  next_attempt_ = absl::Now() + backoff_ * jitter;
+  backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+}
+
+void Agent::DrainSpool() {
+  Spool* spool = options_.spool;
+  // A window's worth per turn, so that reading the device is not held up.
+  for (int i = 0; i < options_.client.max_in_flight && client_.connected() && !spool->empty();
+       ++i) {
+    absl::StatusOr<v1::ObservationBatch> b = spool->Front();
+    if (!b.ok()) {  // a damaged file: counted as dropped, never retried forever
+      Logf("spool: %s", b.status().message());
+      spool->PopFront().IgnoreError();
+      continue;
+    }
+    if (!client_.Send(std::move(*b)).ok()) {
+      Park();
+      return;
+    }
+    spool->PopFront().IgnoreError();  // the client holds it until acknowledged
+  }
+}
+
+void Agent::Deliver(v1::ObservationBatch batch) {
+  ++batches_sent_;
+  if (options_.spool == nullptr) {
+    if (!client_.Send(std::move(batch)).ok()) {
+      Reconnect(absl::InfiniteFuture()).IgnoreError();  // kept by the client: resent
+    }
+    return;
+  }
+  if (client_.connected() && options_.spool->empty()) {
+    if (client_.Send(std::move(batch)).ok()) return;
+    Park();  // includes this batch
+    return;
+  }
+  if (absl::Status s = options_.spool->Append(batch); !s.ok()) Logf("spool: %s", s.message());
 }
 
 absl::Status Agent::Reconnect(absl::Time deadline) {
@@ -68,7 +128,12 @@ absl::Status Agent::Run() {
   std::vector<hoplat_record> records;
   records.reserve(options_.batch_size);
   bool eof = false;
-  absl::Status status = Reconnect(absl::InfiniteFuture());
+  absl::Status status;
+  if (options_.spool == nullptr) {
+    status = Reconnect(absl::InfiniteFuture());
+  } else {
+    TryConnect(absl::Now());
+  }
   while (status.ok() && !eof && !stop_.load()) {
     const absl::Time now = absl::Now();
     const absl::Duration wait =
@@ -86,30 +151,48 @@ absl::Status Agent::Run() {
     const absl::Time t = absl::Now();
     for (const hoplat_record& r : records) batcher.Add(r, t);
     records_read_ += records.size();
-    if (batcher.full() || (batcher.size() > 0 && t - batcher.oldest() >= options_.flush_interval) ||
-        (eof && batcher.size() > 0)) {
-      if (!client_.Send(batcher.Take(next_seq_++)).ok()) {
-        // Kept by the client: the reconnect resends it.
-        status = Reconnect(absl::InfiniteFuture());
-      }
-      ++batches_sent_;
+    if (batcher.full() || (batcher.size() > 0 && t - batcher.oldest() >= options_.flush_interval)) {
+      Deliver(batcher.Take(next_seq_++));
+    }
+    if (options_.spool != nullptr) {
+      TryConnect(t);
+      DrainSpool();
     }
     MaybeReport(t, false);
   }
-  // Deliver what is left: the partial batch, then everything unacknowledged.
+  // Deliver what is left: the partial batch, the spool, everything
+  // unacknowledged; what cannot be delivered in time stays in the spool.
   const absl::Time deadline = absl::Now() + options_.drain_timeout;
-  if (batcher.size() > 0) {
-    client_.Send(batcher.Take(next_seq_++)).IgnoreError();
-    ++batches_sent_;
+  if (batcher.size() > 0) Deliver(batcher.Take(next_seq_++));
+  if (options_.spool != nullptr) {
+    while (absl::Now() < deadline && !options_.spool->empty()) {
+      TryConnect(absl::Now());
+      DrainSpool();
+      if (!client_.connected()) {
+        absl::SleepFor(std::min(absl::Milliseconds(50), deadline - absl::Now()));  // backoff pacing
+      }
+    }
   }
   MaybeReport(absl::Now(), true);
   for (;;) {
     absl::Status flushed = client_.Flush(deadline - absl::Now());
     if (flushed.ok() || absl::Now() >= deadline) {
-      if (!flushed.ok() && status.ok()) status = flushed;
+      if (!flushed.ok() && status.ok() && options_.spool == nullptr) status = flushed;
+      break;
+    }
+    if (options_.spool != nullptr) {
+      Park();
       break;
     }
     if (!Reconnect(deadline).ok()) continue;
+  }
+  if (options_.spool != nullptr) {
+    Park();  // whatever is still unacknowledged waits on disk for the next start
+    if (!options_.spool->empty()) {
+      Logf("%d batches wait in the spool for the collector", options_.spool->batches());
+    }
+    client_.Close().IgnoreError();
+    return status;
   }
   client_.Close().IgnoreError();  // the acks are what counts, checked below
   if (status.ok() && client_.unacked_batches() > 0) {

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "agent/record_source.h"
+#include "agent/spool.h"
 #include "common/ingest_client.h"
 #include "hoplat/v1/common.pb.h"
 
@@ -21,6 +22,10 @@ struct AgentOptions {
   absl::Duration max_backoff = absl::Seconds(30);
   // How long Run() keeps trying to deliver what it holds once told to stop.
   absl::Duration drain_timeout = absl::Seconds(30);
+  // Where batches wait while the collector is away (not owned). Without
+  // one, the agent stops reading until the collector is back and the
+  // module's ring counts what is lost.
+  Spool* spool = nullptr;
 };
 
 // Reads records from a source, batches them, and streams the batches to the
@@ -38,9 +43,15 @@ class Agent {
   v1::AgentCounters counters() const;
 
  private:
-  absl::Status SendBatch();
   absl::Status Reconnect(absl::Time deadline);
   void MaybeReport(absl::Time now, bool force);
+  // With a spool:
+  void Deliver(v1::ObservationBatch batch);
+  void TryConnect(absl::Time now);
+  void DrainSpool();
+  void Park();  // the stream broke: unacknowledged batches go to the spool
+
+  absl::Time next_attempt_ = absl::InfinitePast();
 
   AgentOptions options_;
   RecordSource* const source_;

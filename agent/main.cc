@@ -1,6 +1,7 @@
 // hoplat-agent: streams the kernel module's records (or a replay file) to a
 // hoplat collector.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include "agent/agent.h"
 #include "agent/device_source.h"
 #include "agent/replay_source.h"
+#include "agent/spool.h"
 #include "common/flags_usage.h"
 #include "common/log.h"
 #include "common/node_id.h"
@@ -28,6 +30,11 @@ ABSL_FLAG(absl::Duration, flush_interval, absl::Milliseconds(200),
           "Longest a record waits in a partial batch.");
 ABSL_FLAG(int32_t, max_in_flight, 8, "Batches sent but not yet acknowledged.");
 ABSL_FLAG(absl::Duration, report_interval, absl::Seconds(10), "How often counters are reported.");
+ABSL_FLAG(std::string, spool_dir, "/var/spool/hoplat",
+          "Where batches wait on disk while the collector is away (created if missing); "
+          "empty: no spool (stop reading until the collector is back).");
+ABSL_FLAG(uint64_t, spool_max_bytes, 256ull << 20,
+          "Largest spool; when full, the oldest batches are dropped and counted.");
 
 namespace {
 
@@ -65,6 +72,20 @@ int main(int argc, char** argv) {
     return Fail(std::string(s.message()) + " (set --node_id)");
   }
   if (options.batch_size == 0 || options.batch_size > 65536) return Fail("--batch_size: 1 to 65536");
+
+  std::unique_ptr<hoplat::Spool> spool;
+  if (!absl::GetFlag(FLAGS_spool_dir).empty()) {
+    const std::string dir = absl::GetFlag(FLAGS_spool_dir);
+    // Parents too (mkdir -p): /var/spool may not exist on a small router.
+    for (size_t i = 1; i < dir.size(); ++i) {
+      if (dir[i] == '/') mkdir(dir.substr(0, i).c_str(), 0755);
+    }
+    auto opened = hoplat::Spool::Open(dir, absl::GetFlag(FLAGS_spool_max_bytes));
+    if (!opened.ok()) return Fail(std::string(opened.status().message()));
+    spool = std::move(*opened);
+    options.spool = spool.get();
+  }
+  options.client.connect_timeout = absl::Seconds(1);  // a down collector must not stall reading
 
   std::unique_ptr<hoplat::RecordSource> source;
   if (!absl::GetFlag(FLAGS_replay).empty()) {

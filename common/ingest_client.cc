@@ -1,6 +1,7 @@
 #include "common/ingest_client.h"
 
 #include <chrono>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 
@@ -170,6 +171,20 @@ void IngestClient::Abort() {
   if (!stream_) return;
   context_->TryCancel();
   Finish().IgnoreError();
+}
+
+std::vector<v1::ObservationBatch> IngestClient::TakeUnacked() {
+  Abort();
+  absl::MutexLock lock(&mu_);
+  std::vector<v1::ObservationBatch> out(std::make_move_iterator(unacked_.begin()),
+                                        std::make_move_iterator(unacked_.end()));
+  unacked_.clear();
+  return out;
+}
+
+bool IngestClient::connected() const {
+  absl::MutexLock lock(&mu_);
+  return stream_ != nullptr && !broken_;
 }
 
 uint64_t IngestClient::acked_batches() const {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -58,6 +59,11 @@ class IngestClient {
   // Tears the stream down at once (as a crash or a cable pull would);
   // unacknowledged batches stay queued for the next Connect().
   void Abort();
+
+  // Gives up on the stream (if any) and hands back every unacknowledged
+  // batch, oldest first, e.g. to keep them in a disk spool.
+  std::vector<v1::ObservationBatch> TakeUnacked();
+  bool connected() const;
 
   const v1::Welcome& welcome() const { return welcome_; }
   uint64_t acked_batches() const;

@@ -6,6 +6,8 @@
 
 #include "agent/agent.h"
 #include "agent/replay_source.h"
+#include "agent/spool.h"
+#include "common/batch_columns.h"
 #include "tests/collector/collector_fixture.h"
 
 namespace hoplat::testing {
@@ -150,6 +152,131 @@ TEST_F(AgentTest, CollectorRestartedMidStreamLosesNothing) {
   const v1::Node* r2 = FindNode(nodes, "r2");
   ASSERT_NE(r2, nullptr);
   EXPECT_EQ(r2->observations_stored(), records.size());
+}
+
+// A port where nobody listens yet, and the options to reach it.
+class SpoolTest : public AgentTest {
+ protected:
+  void SetUp() override {
+    StartCollector();
+    port_ = collector_->port();
+    StopCollector();
+  }
+  void StartCollectorAgain() {
+    const int port = port_;
+    StartCollector([port](CollectorOptions* o) { o->listen = "127.0.0.1:" + std::to_string(port); });
+  }
+  AgentOptions SpoolOptions(const std::string& node, Spool* spool) {
+    AgentOptions o;
+    o.client.target = "127.0.0.1:" + std::to_string(port_);
+    o.client.node_id = node;
+    o.client.connect_timeout = absl::Milliseconds(100);
+    o.batch_size = 100;
+    o.flush_interval = absl::Milliseconds(20);
+    o.initial_backoff = absl::Milliseconds(10);
+    o.max_backoff = absl::Milliseconds(50);
+    o.drain_timeout = absl::Seconds(20);
+    o.spool = spool;
+    return o;
+  }
+  int port_ = 0;
+};
+
+TEST_F(SpoolTest, CollectorDownAtStartThenUpNothingLost) {
+  const std::vector<hoplat_record> records = Records(2'000, kT0);
+  ASSERT_TRUE(WriteReplayFile(dir_.file("s1.rec"), records).ok());
+  auto source = ReplaySource::Open(dir_.file("s1.rec"));
+  auto spool = Spool::Open(dir_.file("spool1"), 64 << 20);
+  ASSERT_TRUE(source.ok() && spool.ok());
+  GatedSource gated(source->get(), records.size());
+  Agent agent(SpoolOptions("s1", spool->get()), &gated);
+  absl::Status result;
+  std::thread runner([&] { result = agent.Run(); });
+  gated.reached_.WaitForNotification();  // everything read, nothing reachable
+  EXPECT_EQ((*spool)->batches(), 20u) << "every batch waits on disk";
+  StartCollectorAgain();
+  gated.open_.Notify();
+  runner.join();
+  ASSERT_TRUE(result.ok()) << result;
+  EXPECT_TRUE((*spool)->empty());
+  ASSERT_TRUE(collector_->Sync().ok());
+  const v1::ListNodesResponse nodes = Nodes();
+  ASSERT_NE(FindNode(nodes, "s1"), nullptr);
+  EXPECT_EQ(FindNode(nodes, "s1")->observations_stored(), records.size());
+}
+
+TEST_F(SpoolTest, FullSpoolDropsTheOldestAndTheCollectorIsTold) {
+  const std::vector<hoplat_record> records = Records(1'000, kT0);
+  ASSERT_TRUE(WriteReplayFile(dir_.file("s2.rec"), records).ok());
+  auto source = ReplaySource::Open(dir_.file("s2.rec"));
+  // Room for 3 of the 10 batches (each ~2.7 KB serialised).
+  v1::ObservationBatch probe;
+  for (int i = 0; i < 100; ++i) AppendToBatch(Observation{TestHash(i), kT0, kT0, 2, 3, 60, 1}, &probe);
+  auto spool = Spool::Open(dir_.file("spool2"), probe.ByteSizeLong() * 3 + probe.ByteSizeLong() / 2);
+  ASSERT_TRUE(source.ok() && spool.ok());
+  GatedSource gated(source->get(), records.size());
+  Agent agent(SpoolOptions("s2", spool->get()), &gated);
+  absl::Status result;
+  std::thread runner([&] { result = agent.Run(); });
+  gated.reached_.WaitForNotification();
+  EXPECT_EQ((*spool)->batches(), 3u);
+  EXPECT_EQ((*spool)->dropped_batches(), 7u);
+  EXPECT_EQ((*spool)->dropped_observations(), 700u);
+  StartCollectorAgain();
+  gated.open_.Notify();
+  runner.join();
+  ASSERT_TRUE(result.ok()) << result;
+  ASSERT_TRUE(collector_->Sync().ok());
+  const v1::ListNodesResponse nodes = Nodes();
+  const v1::Node* s2 = FindNode(nodes, "s2");
+  ASSERT_NE(s2, nullptr);
+  EXPECT_EQ(s2->observations_stored(), 300u) << "the newest three batches";
+  EXPECT_EQ(s2->agent().spool_dropped_batches(), 7u) << "the loss reached the collector";
+  EXPECT_EQ(s2->agent().spool_dropped_observations(), 700u);
+  // The oldest were dropped: the first record is gone, the last is there.
+  grpc::ClientContext ctx;
+  v1::TracePacketRequest req;
+  req.set_hash(records.back().hash);
+  v1::TracePacketResponse trace;
+  ASSERT_TRUE(query_->TracePacket(&ctx, req, &trace).ok());
+  EXPECT_EQ(trace.trajectories_size(), 1);
+}
+
+TEST_F(SpoolTest, SpooledBatchesSurviveTheAgentAndAreDeliveredOnce) {
+  const std::vector<hoplat_record> records = Records(1'500, kT0);
+  ASSERT_TRUE(WriteReplayFile(dir_.file("s3.rec"), records).ok());
+  {
+    // First life: the collector is away; the agent is stopped (as a kill
+    // would, it goes away holding nothing in memory: all is on disk).
+    auto source = ReplaySource::Open(dir_.file("s3.rec"));
+    auto spool = Spool::Open(dir_.file("spool3"), 64 << 20);
+    ASSERT_TRUE(source.ok() && spool.ok());
+    GatedSource gated(source->get(), records.size());
+    AgentOptions options = SpoolOptions("s3", spool->get());
+    options.drain_timeout = absl::Milliseconds(200);
+    Agent agent(options, &gated);
+    absl::Status result;
+    std::thread runner([&] { result = agent.Run(); });
+    gated.reached_.WaitForNotification();
+    agent.Stop();
+    gated.open_.Notify();
+    runner.join();
+    EXPECT_EQ((*spool)->batches(), 15u);
+  }
+  // Second life: a new process would open the same directory.
+  StartCollectorAgain();
+  ASSERT_TRUE(WriteReplayFile(dir_.file("empty.rec"), {}).ok());
+  auto source = ReplaySource::Open(dir_.file("empty.rec"));
+  auto spool = Spool::Open(dir_.file("spool3"), 64 << 20);
+  ASSERT_TRUE(source.ok() && spool.ok());
+  EXPECT_EQ((*spool)->batches(), 15u);
+  Agent agent(SpoolOptions("s3", spool->get()), source->get());
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_TRUE((*spool)->empty());
+  ASSERT_TRUE(collector_->Sync().ok());
+  const v1::ListNodesResponse nodes = Nodes();
+  ASSERT_NE(FindNode(nodes, "s3"), nullptr);
+  EXPECT_EQ(FindNode(nodes, "s3")->observations_stored(), records.size());
 }
 
 TEST_F(AgentTest, StopWithTheCollectorAwayReportsWhatWasNotDelivered) {

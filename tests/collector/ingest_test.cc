@@ -187,7 +187,8 @@ TEST_F(IngestTest, FullDatabaseIsResourceExhaustedAndAckedBatchesSurvive) {
   absl::Status status;
   uint64_t seq = 0;
   while (status.ok() && seq < 1000) {
-    status = client->Send(Batch(++seq, Obs(1000, seq * 1000)));
+    ++seq;
+    status = client->Send(Batch(seq, Obs(1000, seq * 1000)));
     if (status.ok()) status = client->Flush(absl::Seconds(10));
   }
   const absl::Status end = client->Close();

@@ -52,7 +52,9 @@ class ReflectionTest : public CollectorTest {
         for (const std::string& dep : f.dependency()) {
           ready = ready && pool_.FindFileByName(dep) != nullptr;
         }
-        if (ready) ASSERT_NE(pool_.BuildFile(f), nullptr) << f.name();
+        if (ready) {
+          ASSERT_NE(pool_.BuildFile(f), nullptr) << f.name();
+        }
       }
     }
   }

@@ -1,0 +1,135 @@
+#include "agent/spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace hoplat {
+namespace {
+
+constexpr char kSuffix[] = ".batch";
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& data) {
+  const std::string tmp = path + ".tmp";
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::UnavailableError(absl::StrCat(tmp, ": ", strerror(errno)));
+  const bool ok = write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) &&
+                  fsync(fd) == 0;
+  close(fd);
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    unlink(tmp.c_str());
+    return absl::ResourceExhaustedError(absl::StrCat(path, ": cannot write (disk full?)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string Spool::PathOf(uint64_t seq) const {
+  return absl::StrFormat("%s/%020d%s", dir_, seq, kSuffix);
+}
+
+absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(const std::string& dir, uint64_t max_bytes) {
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return absl::PermissionDeniedError(absl::StrCat("spool directory ", dir, ": ", strerror(errno)));
+  }
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat("spool directory ", dir, ": not writable"));
+  }
+  std::unique_ptr<Spool> spool(new Spool(dir, max_bytes));
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return absl::UnavailableError(absl::StrCat(dir, ": ", strerror(errno)));
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    uint64_t seq;
+    if (name.size() <= sizeof(kSuffix) - 1 || name.substr(name.size() - 6) != kSuffix ||
+        !absl::SimpleAtoi(name.substr(0, name.size() - 6), &seq)) {
+      continue;  // *.tmp of a write cut short, and anything else, is ignored
+    }
+    struct stat st;
+    if (stat(spool->PathOf(seq).c_str(), &st) != 0) continue;
+    // Observations are counted when dropped; an old file's count is read then.
+    spool->files_[seq] = {static_cast<uint64_t>(st.st_size), 0};
+    spool->bytes_ += static_cast<uint64_t>(st.st_size);
+  }
+  closedir(d);
+  std::ifstream counts(dir + "/dropped");
+  counts >> spool->dropped_batches_ >> spool->dropped_observations_;
+  return spool;
+}
+
+absl::Status Spool::SaveDropped() {
+  return WriteFileAtomically(dir_ + "/dropped",
+                             absl::StrCat(dropped_batches_, " ", dropped_observations_, "\n"));
+}
+
+absl::Status Spool::Append(const v1::ObservationBatch& batch) {
+  const std::string data = batch.SerializeAsString();
+  bool dropped = false;
+  // Make room: the oldest data goes first, and is counted.
+  while (!files_.empty() && bytes_ + data.size() > max_bytes_) {
+    auto oldest = files_.begin();
+    uint64_t observations = oldest->second.second;
+    if (observations == 0) {
+      absl::StatusOr<v1::ObservationBatch> old = Front();
+      if (old.ok()) observations = static_cast<uint64_t>(old->hash_size());
+    }
+    unlink(PathOf(oldest->first).c_str());
+    bytes_ -= oldest->second.first;
+    ++dropped_batches_;
+    dropped_observations_ += observations;
+    files_.erase(oldest);
+    dropped = true;
+  }
+  if (dropped) SaveDropped().IgnoreError();
+  if (data.size() > max_bytes_) {
+    ++dropped_batches_;
+    dropped_observations_ += static_cast<uint64_t>(batch.hash_size());
+    SaveDropped().IgnoreError();
+    return absl::ResourceExhaustedError("batch larger than the whole spool: dropped");
+  }
+  if (absl::Status s = WriteFileAtomically(PathOf(batch.seq()), data); !s.ok()) {
+    ++dropped_batches_;
+    dropped_observations_ += static_cast<uint64_t>(batch.hash_size());
+    SaveDropped().IgnoreError();
+    return s;
+  }
+  files_[batch.seq()] = {data.size(), static_cast<uint64_t>(batch.hash_size())};
+  bytes_ += data.size();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ObservationBatch> Spool::Front() const {
+  if (files_.empty()) return absl::NotFoundError("spool is empty");
+  std::ifstream in(PathOf(files_.begin()->first), std::ios::binary);
+  std::stringstream data;
+  data << in.rdbuf();
+  v1::ObservationBatch batch;
+  if (!in || !batch.ParseFromString(data.str())) {
+    return absl::DataLossError(absl::StrCat("spool file ", PathOf(files_.begin()->first),
+                                            " is damaged"));
+  }
+  return batch;
+}
+
+absl::Status Spool::PopFront() {
+  if (files_.empty()) return absl::OkStatus();
+  auto front = files_.begin();
+  unlink(PathOf(front->first).c_str());
+  bytes_ -= front->second.first;
+  files_.erase(front);
+  return absl::OkStatus();
+}
+
+}  // namespace hoplat

@@ -1,0 +1,49 @@
+#ifndef HOPLAT_AGENT_SPOOL_H_
+#define HOPLAT_AGENT_SPOOL_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "hoplat/v1/ingest.pb.h"
+
+namespace hoplat {
+
+// Batches waiting on disk while the collector is away, oldest first, one
+// file per batch named by its sequence number. Bounded: when a new batch
+// does not fit, the oldest are dropped and counted, and the counts persist
+// (they reach the collector in NodeReports). Survives a restart of the
+// agent. Not thread-safe: the agent's loop owns it.
+class Spool {
+ public:
+  // Creates the directory if needed; fails clearly if it is not writable.
+  static absl::StatusOr<std::unique_ptr<Spool>> Open(const std::string& dir, uint64_t max_bytes);
+
+  absl::Status Append(const v1::ObservationBatch& batch);
+  bool empty() const { return files_.empty(); }
+  size_t batches() const { return files_.size(); }
+  uint64_t bytes() const { return bytes_; }
+  absl::StatusOr<v1::ObservationBatch> Front() const;
+  absl::Status PopFront();
+
+  uint64_t dropped_batches() const { return dropped_batches_; }
+  uint64_t dropped_observations() const { return dropped_observations_; }
+
+ private:
+  Spool(std::string dir, uint64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {}
+  std::string PathOf(uint64_t seq) const;
+  absl::Status SaveDropped();
+
+  const std::string dir_;
+  const uint64_t max_bytes_;
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> files_;  // seq -> (bytes, observations)
+  uint64_t bytes_ = 0;
+  uint64_t dropped_batches_ = 0;
+  uint64_t dropped_observations_ = 0;
+};
+
+}  // namespace hoplat
+
+#endif  // HOPLAT_AGENT_SPOOL_H_
