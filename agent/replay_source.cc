@@ -48,7 +48,10 @@ absl::StatusOr<size_t> ReplaySource::Read(size_t max, absl::Duration,
 absl::Status WriteReplayFile(const std::string& path, const std::vector<hoplat_record>& records) {
   FILE* f = std::fopen(path.c_str(), "ab");
   if (f == nullptr) return absl::UnavailableError(absl::StrCat(path, ": ", strerror(errno)));
-  const size_t n = std::fwrite(records.data(), sizeof(hoplat_record), records.size(), f);
+  // An empty vector's data() may be null, which fwrite must not get.
+  const size_t n = records.empty()
+                       ? 0
+                       : std::fwrite(records.data(), sizeof(hoplat_record), records.size(), f);
   const bool ok = n == records.size() && std::fclose(f) == 0;
   if (!ok) return absl::UnavailableError(absl::StrCat(path, ": write failed"));
   return absl::OkStatus();
