@@ -119,6 +119,14 @@ void Agent::MaybeReport(absl::Time now, bool force) {
   *report.mutable_time() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
       absl::ToUnixNanos(now));
   *report.mutable_agent() = counters();
+  if (options_.module_counters) {
+    absl::StatusOr<v1::ModuleCounters> module = options_.module_counters();
+    if (module.ok()) {
+      *report.mutable_module() = *module;
+    } else {
+      Logf("%s", module.status().message());
+    }
+  }
   *report.mutable_clock() = ReadClockState();
   client_.SendReport(report).IgnoreError();  // a broken stream is found by the next batch
 }

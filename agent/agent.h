@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -26,6 +27,8 @@ struct AgentOptions {
   // one, the agent stops reading until the collector is back and the
   // module's ring counts what is lost.
   Spool* spool = nullptr;
+  // The module's counters for NodeReports (empty for a replay source).
+  std::function<absl::StatusOr<v1::ModuleCounters>()> module_counters;
 };
 
 // Reads records from a source, batches them, and streams the batches to the

@@ -13,6 +13,7 @@
 #include "absl/flags/parse.h"
 #include "agent/agent.h"
 #include "agent/device_source.h"
+#include "agent/module_control.h"
 #include "agent/replay_source.h"
 #include "agent/spool.h"
 #include "common/flags_usage.h"
@@ -33,6 +34,12 @@ ABSL_FLAG(absl::Duration, report_interval, absl::Seconds(10), "How often counter
 ABSL_FLAG(std::string, spool_dir, "/var/spool/hoplat",
           "Where batches wait on disk while the collector is away (created if missing); "
           "empty: no spool (stop reading until the collector is back).");
+ABSL_FLAG(uint32_t, sample_one_in, 0,
+          "Set the module to keep one packet in N, by hash (1: all; 0: leave it as it is). "
+          "Use the same N on every router.");
+ABSL_FLAG(std::string, hash_key_file, "",
+          "Set the module's hash key from this file (16 bytes, readable only by its owner). "
+          "Use the same key on every router.");
 ABSL_FLAG(uint64_t, spool_max_bytes, 256ull << 20,
           "Largest spool; when full, the oldest batches are dropped and counted.");
 
@@ -88,6 +95,7 @@ int main(int argc, char** argv) {
   options.client.connect_timeout = absl::Seconds(1);  // a down collector must not stall reading
 
   std::unique_ptr<hoplat::RecordSource> source;
+  std::unique_ptr<hoplat::ModuleControl> control;
   if (!absl::GetFlag(FLAGS_replay).empty()) {
     auto replay = hoplat::ReplaySource::Open(absl::GetFlag(FLAGS_replay));
     if (!replay.ok()) return Fail(std::string(replay.status().message()));
@@ -96,6 +104,21 @@ int main(int argc, char** argv) {
     auto device = hoplat::DeviceSource::Open(absl::GetFlag(FLAGS_device));
     if (!device.ok()) return Fail(std::string(device.status().message()));
     source = std::move(*device);
+    auto opened = hoplat::ModuleControl::Open();
+    if (!opened.ok()) return Fail(std::string(opened.status().message()));
+    control = std::move(*opened);
+    hoplat::ModuleControl::Config config;
+    if (absl::GetFlag(FLAGS_sample_one_in) > 0) config.sample_one_in = absl::GetFlag(FLAGS_sample_one_in);
+    if (!absl::GetFlag(FLAGS_hash_key_file).empty()) {
+      auto key = hoplat::ReadHashKeyFile(absl::GetFlag(FLAGS_hash_key_file));
+      if (!key.ok()) return Fail(std::string(key.status().message()));
+      config.hash_key = *key;
+    }
+    if (config.sample_one_in || config.hash_key) {
+      if (absl::Status s = control->Configure(config); !s.ok()) return Fail(std::string(s.message()));
+    }
+    hoplat::ModuleControl* c = control.get();
+    options.module_counters = [c] { return c->Counters(); };
   }
 
   // SIGINT/SIGTERM: stop reading, deliver what is held, exit.

@@ -183,19 +183,22 @@ if [ -x /bin/hoplat-agent ]; then
   i=0; until ip netns exec r1 hoplat --timeout 1s nodes >/dev/null 2>&1; do
     i=$((i + 1)); [ $i -gt 400 ] && break; sleep 0.05; done
   /sbin/ip netns exec r1 hoplat-agent --collector 127.0.0.1:50051 --node_id r1 --flush_interval 50ms \
-    >/tmp/agent.log 2>&1 &
+    --sample_one_in 1 >/tmp/agent.log 2>&1 &
   agent=$!
   i=0; until ip netns exec r1 hoplat nodes 2>/dev/null | grep -q '^r1 .* yes '; do
     i=$((i + 1)); [ $i -gt 400 ] && break; sleep 0.05; done
   ip netns exec h1 ping -c 20 -i 0.05 -W 5 203.0.113.2 >/dev/null 2>&1 || fail ping_agent
   kill -TERM $agent; wait $agent; agent_rc=$?
-  sed 's/^/HOPLAT_INFO agent /' /tmp/agent.log | tail -3
+  sed 's/^/HOPLAT_INFO agent /' /tmp/agent.log | tail -6
   read_after=$(ip netns exec r1 "$P" counters | sed -n 's/.* records_read=\([0-9]*\).*/\1/p')
   read_by_agent=$((read_after - read_before))
   stored=$(ip netns exec r1 hoplat --json nodes | sed -n 's/.*"observations_stored": "\([0-9]*\)".*/\1/p')
   check s6_agent_delivers_every_record \
     $([ $agent_rc = 0 ] && [ "${stored:-0}" -ge 40 ] && [ "$stored" = "$read_by_agent" ]; echo $?) \
     "agent exit $agent_rc; module handed $read_by_agent records to readers, collector stored $stored"
+  seen=$(ip netns exec r1 hoplat --json nodes | sed -n 's/.*"packets_seen": "\([0-9]*\)".*/\1/p')
+  check s6_module_counters_reach_collector $([ "${seen:-0}" -gt 0 ]; echo $?) \
+    "packets_seen=$seen in ListNodes (read over genetlink with libnl-3 by the agent)"
   kill -TERM $coll; wait $coll
 fi
 
