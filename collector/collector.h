@@ -41,7 +41,6 @@ class Collector {
   // Stops accepting, lets streams end (acknowledging what commits), then
   // stops correlation and the writer.
   void Shutdown();
-  void Wait() { server_->Wait(); }
 
  private:
   Collector() = default;

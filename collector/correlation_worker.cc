@@ -173,14 +173,4 @@ void CorrelationWorker::ReadAggregates(
   }
 }
 
-int64_t CorrelationWorker::sealed_end_minute() {
-  absl::MutexLock lock(&correlator_mu_);
-  return correlator_.sealed_end_minute();
-}
-
-uint64_t CorrelationWorker::trajectories() {
-  absl::MutexLock lock(&correlator_mu_);
-  return correlator_.trajectories();
-}
-
 }  // namespace hoplat

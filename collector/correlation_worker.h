@@ -51,8 +51,6 @@ class CorrelationWorker {
   void ReadAggregates(AggKind kind, int64_t from_minute, int64_t to_minute,
                       const std::function<int64_t()>& read_sealed,
                       const std::function<void(const std::string&, const LatencyAggregate&)>& fn);
-  int64_t sealed_end_minute();
-  uint64_t trajectories();
 
  private:
   struct Item {

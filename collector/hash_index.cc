@@ -31,11 +31,6 @@ size_t HashIndexBuffer::size() const {
   return entries_.size();
 }
 
-int64_t HashIndexBuffer::last_batch_id() const {
-  absl::MutexLock lock(&mu_);
-  return last_batch_id_;
-}
-
 std::vector<HashIndexBuffer::Block> HashIndexBuffer::MakeBlocks(
     size_t* count, int64_t* through_batch_id) const {
   std::vector<Entry> entries;

@@ -36,7 +36,6 @@ class HashIndexBuffer {
   void Add(int64_t batch_id, absl::Span<const Observation> observations);
 
   size_t size() const;
-  int64_t last_batch_id() const;
 
   // Sorts the entries added so far into per-bucket blocks; *count says how
   // many entries that covered, through batch *through_batch_id. They stay
