@@ -38,13 +38,13 @@ std::string FormatDuration(const google::protobuf::Duration& d, bool present) {
   return absl::StrFormat("%.4gs", ns / 1e9);
 }
 
-std::vector<std::string> SummaryHeader() {
-  return {"count", "min", "p50", "p90", "p99", "p99.9", "max", "clock-err"};
+std::vector<std::string> SummaryHeader(std::string first) {
+  return {std::move(first), "count", "min", "p50", "p90", "p99", "p99.9", "max", "clock-err"};
 }
 
-std::vector<std::string> SummaryCells(const v1::LatencySummary& s) {
+std::vector<std::string> SummaryCells(std::string first, const v1::LatencySummary& s) {
   const bool any = s.count() > 0;
-  return {absl::StrCat(s.count()),       FormatDuration(s.min(), any),
+  return {std::move(first),               absl::StrCat(s.count()),       FormatDuration(s.min(), any),
           FormatDuration(s.p50(), any),  FormatDuration(s.p90(), any),
           FormatDuration(s.p99(), any),  FormatDuration(s.p999(), any),
           FormatDuration(s.max(), any),  absl::StrCat(s.clock_errors())};

@@ -23,9 +23,10 @@ class Table {
 // "20.31ms", "812us", "1.204s", "-": compact but exact to 3 significant digits.
 std::string FormatDuration(const google::protobuf::Duration& d, bool present = true);
 
-// count, min, p50, p90, p99, p99.9, max, clock errors: the summary cells.
-std::vector<std::string> SummaryCells(const v1::LatencySummary& s);
-std::vector<std::string> SummaryHeader();
+// A row (or header) that starts with `first` and goes on with count, min,
+// p50, p90, p99, p99.9, max, clock errors.
+std::vector<std::string> SummaryCells(std::string first, const v1::LatencySummary& s);
+std::vector<std::string> SummaryHeader(std::string first);
 
 }  // namespace hoplat
 

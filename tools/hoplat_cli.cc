@@ -116,13 +116,12 @@ int Paths(v1::Query::Stub* q) {
   v1::ListPathsResponse r;
   if (grpc::Status s = q->ListPaths(&ctx, req, &r); !s.ok()) return FailRpc(s);
   if (absl::GetFlag(FLAGS_json)) return PrintJson(r);
-  std::vector<std::string> header = {"path"};
-  for (const std::string& h : hoplat::SummaryHeader()) header.push_back(h);
+  std::vector<std::string> header = hoplat::SummaryHeader("path");
   header.push_back("slowest packet");
   hoplat::Table t(header);
   for (const v1::PathSummary& p : r.paths()) {
-    std::vector<std::string> row = {absl::StrJoin(p.nodes(), " > ")};
-    for (const std::string& c : hoplat::SummaryCells(p.latency())) row.push_back(c);
+    std::vector<std::string> row =
+        hoplat::SummaryCells(absl::StrJoin(p.nodes(), " > "), p.latency());
     row.push_back(p.slowest_hash_hex());
     t.Add(row);
   }
@@ -142,12 +141,8 @@ int Path(v1::Query::Stub* q, const std::string& from, const std::string& to) {
   v1::PathLatencyResponse r;
   if (grpc::Status s = q->PathLatency(&ctx, req, &r); !s.ok()) return FailRpc(s);
   if (absl::GetFlag(FLAGS_json)) return PrintJson(r);
-  std::vector<std::string> header = {"from > to"};
-  for (const std::string& h : hoplat::SummaryHeader()) header.push_back(h);
-  hoplat::Table t(header);
-  std::vector<std::string> row = {absl::StrCat(from, " > ", to)};
-  for (const std::string& c : hoplat::SummaryCells(r.latency())) row.push_back(c);
-  t.Add(row);
+  hoplat::Table t(hoplat::SummaryHeader("from > to"));
+  t.Add(hoplat::SummaryCells(absl::StrCat(from, " > ", to), r.latency()));
   std::cout << t.Render();
   std::cout << "clock error bound: " << hoplat::FormatDuration(r.clock_error_bound())
             << (r.clocks_synchronized() ? "" : "  (a clock is NOT synchronised)") << "\n";
@@ -164,24 +159,17 @@ int Hops(v1::Query::Stub* q, const std::string& node) {
   v1::HopLatencyResponse r;
   if (grpc::Status s = q->HopLatency(&ctx, req, &r); !s.ok()) return FailRpc(s);
   if (absl::GetFlag(FLAGS_json)) return PrintJson(r);
-  std::vector<std::string> header = {"hop"};
-  for (const std::string& h : hoplat::SummaryHeader()) header.push_back(h);
+  std::vector<std::string> header = hoplat::SummaryHeader("hop");
   header.push_back("clock bound");
   hoplat::Table hops(header);
   for (const v1::HopSummary& h : r.hops()) {
-    std::vector<std::string> row = {absl::StrCat(h.from_node(), " > ", h.to_node())};
-    for (const std::string& c : hoplat::SummaryCells(h.latency())) row.push_back(c);
+    std::vector<std::string> row =
+        hoplat::SummaryCells(absl::StrCat(h.from_node(), " > ", h.to_node()), h.latency());
     row.push_back(hoplat::FormatDuration(h.clock_error_bound()));
     hops.Add(row);
   }
-  header = {"residence"};
-  for (const std::string& h : hoplat::SummaryHeader()) header.push_back(h);
-  hoplat::Table res(header);
-  for (const v1::ResidenceSummary& s : r.residences()) {
-    std::vector<std::string> row = {s.node()};
-    for (const std::string& c : hoplat::SummaryCells(s.latency())) row.push_back(c);
-    res.Add(row);
-  }
+  hoplat::Table res(hoplat::SummaryHeader("residence"));
+  for (const v1::ResidenceSummary& s : r.residences()) res.Add(hoplat::SummaryCells(s.node(), s.latency()));
   std::cout << hops.Render() << "\n" << res.Render();
   return 0;
 }
