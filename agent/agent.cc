@@ -39,9 +39,12 @@ v1::AgentCounters Agent::counters() const {
 }
 
 void Agent::Park() {
+  options_.spool->Release(client_.last_acked_seq());
+  // Batches sent from the spool are still there (Append keeps them as they are).
   for (v1::ObservationBatch& b : client_.TakeUnacked()) {
     if (absl::Status s = options_.spool->Append(b); !s.ok()) Logf("spool: %s", s.message());
   }
+  options_.spool->Unsend();
 }
 
 void Agent::TryConnect(absl::Time now) {
@@ -59,20 +62,22 @@ void Agent::TryConnect(absl::Time now) {
 
 void Agent::DrainSpool() {
   Spool* spool = options_.spool;
+  // Files stay until acknowledged: a batch in flight when the agent is
+  // killed is sent again by the next start.
+  spool->Release(client_.last_acked_seq());
   // A window's worth per turn, so that reading the device is not held up.
-  for (int i = 0; i < options_.client.max_in_flight && client_.connected() && !spool->empty();
+  for (int i = 0; i < options_.client.max_in_flight && client_.connected() && spool->has_unsent();
        ++i) {
-    absl::StatusOr<v1::ObservationBatch> b = spool->Front();
-    if (!b.ok()) {  // a damaged file: counted as dropped, never retried forever
-      Logf("spool: %s", b.status().message());
-      spool->PopFront().IgnoreError();
-      continue;
-    }
+    const uint64_t dropped = spool->dropped_batches();
+    absl::StatusOr<v1::ObservationBatch> b = spool->NextUnsent();
+    if (spool->dropped_batches() != dropped) Logf("spool: damaged batch files dropped");
+    if (!b.ok()) return;
+    const uint64_t seq = b->seq();
     if (!client_.Send(std::move(*b)).ok()) {
       Park();
       return;
     }
-    spool->PopFront().IgnoreError();  // the client holds it until acknowledged
+    spool->MarkSent(seq);
   }
 }
 
@@ -84,7 +89,7 @@ void Agent::Deliver(v1::ObservationBatch batch) {
     }
     return;
   }
-  if (client_.connected() && options_.spool->empty()) {
+  if (client_.connected() && !options_.spool->has_unsent()) {
     if (client_.Send(std::move(batch)).ok()) return;
     Park();  // includes this batch
     return;
@@ -173,7 +178,7 @@ absl::Status Agent::Run() {
   const absl::Time deadline = absl::Now() + options_.drain_timeout;
   if (batcher.size() > 0) Deliver(batcher.Take(next_seq_++));
   if (options_.spool != nullptr) {
-    while (absl::Now() < deadline && !options_.spool->empty()) {
+    while (absl::Now() < deadline && options_.spool->has_unsent()) {
       TryConnect(absl::Now());
       DrainSpool();
       if (!client_.connected()) {

@@ -4,46 +4,74 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
+#include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "agent/agent.h"
+#include "agent/config_file.h"
 #include "agent/device_source.h"
 #include "agent/module_control.h"
+#include "agent/recorder.h"
 #include "agent/replay_source.h"
 #include "agent/spool.h"
 #include "common/flags_usage.h"
 #include "common/log.h"
 #include "common/node_id.h"
 
+ABSL_FLAG(std::string, config, "",
+          "Read settings from this file: \"name = value\" lines named like these flags, '#' "
+          "comments. The command line wins over the file. SIGHUP re-reads it.");
 ABSL_FLAG(std::string, collector, "127.0.0.1:50051", "Collector address, HOST:PORT.");
 ABSL_FLAG(std::string, node_id, "", "This router's name in every query (default: the hostname).");
 ABSL_FLAG(std::string, device, HOPLAT_DEVICE, "The kernel module's device.");
 ABSL_FLAG(std::string, replay, "",
-          "Read records from this file (raw UAPI records, back to back) instead of the device; "
-          "exit once it is delivered.");
+          "Read records from this file (raw UAPI records, back to back, as --record writes "
+          "them; - for standard input) instead of the device; exit once it is delivered.");
+ABSL_FLAG(std::string, record, "",
+          "Copy records from the device to this file (a replay file) instead of sending "
+          "them; stop after --record_count records, or at SIGINT/SIGTERM.");
+ABSL_FLAG(uint64_t, record_count, 0, "With --record: stop after this many records (0: no limit).");
 ABSL_FLAG(uint32_t, batch_size, 4096, "Observations per batch.");
 ABSL_FLAG(absl::Duration, flush_interval, absl::Milliseconds(200),
           "Longest a record waits in a partial batch.");
 ABSL_FLAG(int32_t, max_in_flight, 8, "Batches sent but not yet acknowledged.");
 ABSL_FLAG(absl::Duration, report_interval, absl::Seconds(10), "How often counters are reported.");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
+          "At SIGTERM (or the end of --replay), how long to keep trying to deliver what is "
+          "held before leaving it in the spool.");
 ABSL_FLAG(std::string, spool_dir, "/var/spool/hoplat",
           "Where batches wait on disk while the collector is away (created if missing); "
           "empty: no spool (stop reading until the collector is back).");
-ABSL_FLAG(uint32_t, sample_one_in, 0,
-          "Set the module to keep one packet in N, by hash (1: all; 0: leave it as it is). "
-          "Use the same N on every router.");
-ABSL_FLAG(std::string, hash_key_file, "",
-          "Set the module's hash key from this file (16 bytes, readable only by its owner). "
-          "Use the same key on every router.");
 ABSL_FLAG(uint64_t, spool_max_bytes, 256ull << 20,
           "Largest spool; when full, the oldest batches are dropped and counted.");
+ABSL_FLAG(uint32_t, sample_one_in, 0,
+          "Set the module to keep one packet in N, by hash (1: all; 0: leave it as it is). "
+          "Use the same N on every router. SIGHUP applies a new value from --config.");
+ABSL_FLAG(std::string, hash_key_file, "",
+          "Set the module's hash key from this file (16 bytes, readable only by its owner). "
+          "Use the same key on every router. SIGHUP re-reads it.");
+ABSL_FLAG(std::string, paths, "",
+          "Which packets the module records: all, none, or a comma list of forward, "
+          "local_out, local_in and ipv4, ipv6 (no family named: both; no path named: all "
+          "three). Empty: leave it as it is. SIGHUP applies a new value from --config.");
 
 namespace {
+
+// What a config file may set; the rest are per-invocation.
+const std::set<std::string> kSettable = {
+    "collector",     "node_id",         "device",        "batch_size",   "flush_interval",
+    "max_in_flight", "report_interval", "drain_timeout", "spool_dir",    "spool_max_bytes",
+    "sample_one_in", "hash_key_file",   "paths"};
+// What SIGHUP applies without a restart.
+const std::set<std::string> kReloadable = {"sample_one_in", "hash_key_file", "paths"};
 
 std::string Hostname() {
   char name[256] = {};
@@ -56,6 +84,65 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// The module settings the flags ask for (each unset one is left as it is).
+absl::StatusOr<hoplat::ModuleControl::Config> ModuleConfigFromFlags() {
+  hoplat::ModuleControl::Config config;
+  if (absl::GetFlag(FLAGS_sample_one_in) > 0) config.sample_one_in = absl::GetFlag(FLAGS_sample_one_in);
+  if (!absl::GetFlag(FLAGS_hash_key_file).empty()) {
+    absl::StatusOr<std::string> key = hoplat::ReadHashKeyFile(absl::GetFlag(FLAGS_hash_key_file));
+    if (!key.ok()) return key.status();
+    config.hash_key = *key;
+  }
+  if (!absl::GetFlag(FLAGS_paths).empty()) {
+    absl::StatusOr<uint32_t> paths = hoplat::ParsePaths(absl::GetFlag(FLAGS_paths));
+    if (!paths.ok()) return paths.status();
+    config.paths = *paths;
+  }
+  return config;
+}
+
+absl::Status ConfigureModule(hoplat::ModuleControl* control) {
+  absl::StatusOr<hoplat::ModuleControl::Config> config = ModuleConfigFromFlags();
+  if (!config.ok()) return config.status();
+  if (!config->sample_one_in && !config->hash_key && !config->paths) return absl::OkStatus();
+  return control->Configure(*config);
+}
+
+std::map<std::string, std::string> FlagValues() {
+  std::map<std::string, std::string> values;
+  for (const std::string& name : kSettable) {
+    values[name] = absl::FindCommandLineFlag(name)->CurrentValue();
+  }
+  return values;
+}
+
+// SIGHUP: re-read the config file and apply what can change while running.
+void Reload(hoplat::ConfigFile* file, hoplat::ModuleControl* control) {
+  const std::map<std::string, std::string> before = FlagValues();
+  if (absl::Status s = file->Load(); !s.ok()) {
+    hoplat::Logf("SIGHUP: %s; keeping the running configuration", s.message());
+    return;
+  }
+  for (const auto& [name, value] : FlagValues()) {
+    if (value != before.at(name) && kReloadable.count(name) == 0) {
+      hoplat::Logf("SIGHUP: %s changed; it takes effect when the agent restarts", name);
+    }
+  }
+  if (control == nullptr) return;
+  if (absl::Status s = ConfigureModule(control); !s.ok()) {
+    hoplat::Logf("SIGHUP: %s", s.message());
+    return;
+  }
+  hoplat::Logf("SIGHUP: %s re-read, module configured", file->path());
+}
+
+void MakeParents(const std::string& dir) {
+  // mkdir -p: /var/spool may not exist on a small router.
+  for (size_t i = 1; i < dir.size(); ++i) {
+    if (dir[i] == '/') mkdir(dir.substr(0, i).c_str(), 0755);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,9 +150,43 @@ int main(int argc, char** argv) {
   hoplat::SetUpFlagsUsage("agent/main.cc", "hoplat-agent",
                           "Streams hoplat records from /dev/hoplat (or --replay FILE) to a "
                           "collector.\nUsage: hoplat-agent --collector HOST:PORT [--node_id NAME] "
-                          "[flags]");
+                          "[--config FILE] [flags]\n       hoplat-agent --record FILE "
+                          "[--record_count N]");
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) return Fail(std::string("unexpected argument \"") + rest[1] + "\" (see --help)");
+
+  std::unique_ptr<hoplat::ConfigFile> config_file;
+  if (!absl::GetFlag(FLAGS_config).empty()) {
+    config_file = std::make_unique<hoplat::ConfigFile>(absl::GetFlag(FLAGS_config), kSettable,
+                                                       hoplat::FlagsOnCommandLine(argc, argv));
+    if (absl::Status s = config_file->Load(); !s.ok()) return Fail(std::string(s.message()));
+  }
+
+  // Signals go to one thread, which acts on them (SIGINT/SIGTERM: stop
+  // reading, deliver what is held, exit; SIGHUP: reload).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::atomic<bool> stop{false};
+
+  if (!absl::GetFlag(FLAGS_record).empty()) {
+    auto device = hoplat::DeviceSource::Open(absl::GetFlag(FLAGS_device));
+    if (!device.ok()) return Fail(std::string(device.status().message()));
+    std::thread([&] {
+      int sig;
+      do sigwait(&signals, &sig);
+      while (sig == SIGHUP);
+      stop.store(true);
+    }).detach();
+    absl::StatusOr<uint64_t> n = hoplat::RecordToFile(device->get(), absl::GetFlag(FLAGS_record),
+                                                      absl::GetFlag(FLAGS_record_count), stop);
+    if (!n.ok()) return Fail(std::string(n.status().message()));
+    hoplat::Logf("%d records written to %s", *n, absl::GetFlag(FLAGS_record));
+    return 0;
+  }
 
   hoplat::AgentOptions options;
   options.client.target = absl::GetFlag(FLAGS_collector);
@@ -75,18 +196,23 @@ int main(int argc, char** argv) {
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   options.flush_interval = absl::GetFlag(FLAGS_flush_interval);
   options.report_interval = absl::GetFlag(FLAGS_report_interval);
+  options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   if (absl::Status s = hoplat::ValidateNodeId(options.client.node_id); !s.ok()) {
     return Fail(std::string(s.message()) + " (set --node_id)");
   }
   if (options.batch_size == 0 || options.batch_size > 65536) return Fail("--batch_size: 1 to 65536");
+  if (options.client.max_in_flight < 1) return Fail("--max_in_flight: at least 1");
+  if (options.flush_interval <= absl::ZeroDuration()) return Fail("--flush_interval: more than 0");
+  if (!absl::GetFlag(FLAGS_paths).empty()) {
+    if (absl::StatusOr<uint32_t> p = hoplat::ParsePaths(absl::GetFlag(FLAGS_paths)); !p.ok()) {
+      return Fail(std::string(p.status().message()));
+    }
+  }
 
   std::unique_ptr<hoplat::Spool> spool;
   if (!absl::GetFlag(FLAGS_spool_dir).empty()) {
     const std::string dir = absl::GetFlag(FLAGS_spool_dir);
-    // Parents too (mkdir -p): /var/spool may not exist on a small router.
-    for (size_t i = 1; i < dir.size(); ++i) {
-      if (dir[i] == '/') mkdir(dir.substr(0, i).c_str(), 0755);
-    }
+    MakeParents(dir);
     auto opened = hoplat::Spool::Open(dir, absl::GetFlag(FLAGS_spool_max_bytes));
     if (!opened.ok()) return Fail(std::string(opened.status().message()));
     spool = std::move(*opened);
@@ -107,34 +233,29 @@ int main(int argc, char** argv) {
     auto opened = hoplat::ModuleControl::Open();
     if (!opened.ok()) return Fail(std::string(opened.status().message()));
     control = std::move(*opened);
-    hoplat::ModuleControl::Config config;
-    if (absl::GetFlag(FLAGS_sample_one_in) > 0) config.sample_one_in = absl::GetFlag(FLAGS_sample_one_in);
-    if (!absl::GetFlag(FLAGS_hash_key_file).empty()) {
-      auto key = hoplat::ReadHashKeyFile(absl::GetFlag(FLAGS_hash_key_file));
-      if (!key.ok()) return Fail(std::string(key.status().message()));
-      config.hash_key = *key;
-    }
-    if (config.sample_one_in || config.hash_key) {
-      if (absl::Status s = control->Configure(config); !s.ok()) return Fail(std::string(s.message()));
-    }
+    if (absl::Status s = ConfigureModule(control.get()); !s.ok()) return Fail(std::string(s.message()));
     hoplat::ModuleControl* c = control.get();
     options.module_counters = [c] { return c->Counters(); };
   }
 
-  // SIGINT/SIGTERM: stop reading, deliver what is held, exit.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   hoplat::Agent agent(options, source.get());
-  std::thread waiter([&] {
-    int sig;
-    sigwait(&signals, &sig);
-    hoplat::Logf("signal %d: delivering what is held, then exiting", sig);
-    agent.Stop();
-  });
-  waiter.detach();
+  std::thread([&] {
+    for (;;) {
+      int sig;
+      sigwait(&signals, &sig);
+      if (sig == SIGHUP) {
+        if (config_file == nullptr) {
+          hoplat::Logf("SIGHUP: no --config file to re-read");
+        } else {
+          Reload(config_file.get(), control.get());
+        }
+        continue;
+      }
+      hoplat::Logf("signal %d: delivering what is held, then exiting", sig);
+      agent.Stop();
+      return;
+    }
+  }).detach();
 
   hoplat::Logf("node %s -> collector %s", options.client.node_id, options.client.target);
   const absl::Status status = agent.Run();

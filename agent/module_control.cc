@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "kmod/include/uapi/linux/hoplat.h"
 
 namespace hoplat {
@@ -63,6 +65,7 @@ absl::StatusOr<std::unique_ptr<ModuleControl>> ModuleControl::Open() {
 ModuleControl::~ModuleControl() { nl_socket_free(sock_); }
 
 absl::Status ModuleControl::Configure(const Config& config) {
+  absl::MutexLock lock(&mu_);
   nl_msg* msg = nlmsg_alloc();
   if (msg == nullptr) return absl::ResourceExhaustedError("netlink message");
   genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family_, 0, NLM_F_ACK, HOPLAT_CMD_SET_CONFIG,
@@ -80,6 +83,7 @@ absl::Status ModuleControl::Configure(const Config& config) {
 }
 
 absl::StatusOr<v1::ModuleCounters> ModuleControl::Counters() {
+  absl::MutexLock lock(&mu_);
   nl_msg* msg = nlmsg_alloc();
   if (msg == nullptr) return absl::ResourceExhaustedError("netlink message");
   genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family_, 0, 0, HOPLAT_CMD_GET_COUNTERS,
@@ -92,6 +96,34 @@ absl::StatusOr<v1::ModuleCounters> ModuleControl::Counters() {
   if (err >= 0) err = nl_wait_for_ack(sock_);       // ...then the ack libnl asked for
   if (absl::Status s = NlStatus(err, "reading the module's counters"); !s.ok()) return s;
   return counters;
+}
+
+absl::StatusOr<uint32_t> ParsePaths(const std::string& text) {
+  if (text == "all") return HOPLAT_PATH_ALL;
+  if (text == "none") return 0;
+  constexpr uint32_t kFamilies = HOPLAT_PATH_IPV4 | HOPLAT_PATH_IPV6;
+  uint32_t bits = 0;
+  for (absl::string_view word : absl::StrSplit(text, ',')) {
+    word = absl::StripAsciiWhitespace(word);
+    if (word == "forward") {
+      bits |= HOPLAT_PATH_FORWARD;
+    } else if (word == "local_out") {
+      bits |= HOPLAT_PATH_LOCAL_OUT;
+    } else if (word == "local_in") {
+      bits |= HOPLAT_PATH_LOCAL_IN;
+    } else if (word == "ipv4") {
+      bits |= HOPLAT_PATH_IPV4;
+    } else if (word == "ipv6") {
+      bits |= HOPLAT_PATH_IPV6;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "paths: unknown \"", word,
+          "\" (want all, none, or a list of forward, local_out, local_in, ipv4, ipv6)"));
+    }
+  }
+  if ((bits & kFamilies) == 0) bits |= kFamilies;
+  if ((bits & ~kFamilies) == 0) bits |= HOPLAT_PATH_ALL & ~kFamilies;
+  return bits;
 }
 
 absl::StatusOr<std::string> ReadHashKeyFile(const std::string& path) {

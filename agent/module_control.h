@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "hoplat/v1/common.pb.h"
 
 struct nl_sock;
@@ -15,6 +16,7 @@ namespace hoplat {
 
 // The module's generic netlink family "hoplat", through libnl-3: sets the
 // configuration of this network namespace and reads its counters.
+// Thread-safe (the agent's loop reads counters while SIGHUP reconfigures).
 class ModuleControl {
  public:
   // UNAVAILABLE if the family is not registered (module not loaded).
@@ -34,9 +36,15 @@ class ModuleControl {
 
  private:
   ModuleControl(nl_sock* sock, int family) : sock_(sock), family_(family) {}
-  nl_sock* sock_;
-  int family_;
+  absl::Mutex mu_;  // one request and its reply at a time on the socket
+  nl_sock* const sock_;
+  const int family_;
 };
+
+// "all", "none", or a comma list of forward, local_out, local_in (which
+// packets) and ipv4, ipv6 (which families): HOPLAT_PATH_* bits. A list that
+// names no family means both; one that names no path means all three.
+absl::StatusOr<uint32_t> ParsePaths(const std::string& text);
 
 // Reads a 16-byte hash key from a file that only root may read.
 absl::StatusOr<std::string> ReadHashKeyFile(const std::string& path);

@@ -1,35 +1,65 @@
 #include "agent/replay_source.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 
 namespace hoplat {
 
 absl::StatusOr<std::unique_ptr<ReplaySource>> ReplaySource::Open(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
+  const int fd = path == "-" ? dup(STDIN_FILENO) : open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     return absl::NotFoundError(absl::StrCat("replay file ", path, ": ", strerror(errno)));
   }
+  // A regular file is checked whole; a pipe is read as it comes.
   struct stat st;
-  if (fstat(fileno(f), &st) != 0 || st.st_size % sizeof(hoplat_record) != 0) {
-    std::fclose(f);
+  if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_size % sizeof(hoplat_record) != 0)) {
+    close(fd);
     return absl::InvalidArgumentError(absl::StrCat(
         "replay file ", path, ": size is not a whole number of ", sizeof(hoplat_record),
         "-byte records"));
   }
-  return std::unique_ptr<ReplaySource>(new ReplaySource(f, path));
+  return std::unique_ptr<ReplaySource>(new ReplaySource(fd, S_ISREG(st.st_mode), path));
 }
 
-ReplaySource::~ReplaySource() { std::fclose(f_); }
+ReplaySource::~ReplaySource() { close(fd_); }
 
-absl::StatusOr<size_t> ReplaySource::Read(size_t max, absl::Duration,
+absl::StatusOr<size_t> ReplaySource::Read(size_t max, absl::Duration timeout,
                                           std::vector<hoplat_record>* out) {
+  if (!regular_) {  // a pipe: wait for data like the device does
+    pollfd p = {fd_, POLLIN, 0};
+    const int ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+    const int ready = poll(&p, 1, ms);
+    if (ready < 0 && errno != EINTR) {
+      return absl::DataLossError(absl::StrCat("replay file ", path_, ": ", strerror(errno)));
+    }
+    if (ready <= 0) return 0;
+  }
   const size_t base = out->size();
   out->resize(base + max);
-  const size_t n = std::fread(out->data() + base, sizeof(hoplat_record), max, f_);
+  char* dst = reinterpret_cast<char*>(out->data() + base);
+  // A record cut by the previous read() starts this one.
+  std::memcpy(dst, partial_, partial_bytes_);
+  ssize_t got;
+  do {
+    got = read(fd_, dst + partial_bytes_, max * sizeof(hoplat_record) - partial_bytes_);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) {
+    out->resize(base);
+    return absl::DataLossError(absl::StrCat("replay file ", path_, ": ", strerror(errno)));
+  }
+  const size_t bytes = partial_bytes_ + static_cast<size_t>(got);
+  const size_t n = bytes / sizeof(hoplat_record);
+  partial_bytes_ = bytes % sizeof(hoplat_record);
+  std::memcpy(partial_, dst + n * sizeof(hoplat_record), partial_bytes_);
   out->resize(base + n);
   for (size_t i = base; i < base + n; ++i, ++index_) {
     if ((*out)[i].version != HOPLAT_RECORD_VERSION) {
@@ -38,8 +68,11 @@ absl::StatusOr<size_t> ReplaySource::Read(size_t max, absl::Duration,
                                               " has version ", (*out)[i].version));
     }
   }
-  if (n == 0) {
-    if (std::ferror(f_)) return absl::DataLossError(absl::StrCat("replay file ", path_, ": read error"));
+  if (got == 0) {
+    if (partial_bytes_ != 0) {
+      return absl::DataLossError(absl::StrCat("replay file ", path_, ": ends inside record ",
+                                              index_));
+    }
     return absl::OutOfRangeError("end of replay file");
   }
   return n;

@@ -75,21 +75,23 @@ absl::Status Spool::SaveDropped() {
 }
 
 absl::Status Spool::Append(const v1::ObservationBatch& batch) {
+  if (files_.count(batch.seq()) != 0) return absl::OkStatus();  // sent from here, not acked
   const std::string data = batch.SerializeAsString();
   bool dropped = false;
   // Make room: the oldest data goes first, and is counted.
   while (!files_.empty() && bytes_ + data.size() > max_bytes_) {
     auto oldest = files_.begin();
     uint64_t observations = oldest->second.second;
-    if (observations == 0) {
-      absl::StatusOr<v1::ObservationBatch> old = Front();
-      if (old.ok()) observations = static_cast<uint64_t>(old->hash_size());
+    if (observations == 0) {  // a file from before a restart: read its count
+      std::ifstream in(PathOf(oldest->first), std::ios::binary);
+      std::stringstream old_data;
+      old_data << in.rdbuf();
+      v1::ObservationBatch old;
+      if (old.ParseFromString(old_data.str())) observations = static_cast<uint64_t>(old.hash_size());
     }
-    unlink(PathOf(oldest->first).c_str());
-    bytes_ -= oldest->second.first;
+    Remove(oldest);
     ++dropped_batches_;
     dropped_observations_ += observations;
-    files_.erase(oldest);
     dropped = true;
   }
   if (dropped) SaveDropped().IgnoreError();
@@ -110,26 +112,30 @@ absl::Status Spool::Append(const v1::ObservationBatch& batch) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::ObservationBatch> Spool::Front() const {
-  if (files_.empty()) return absl::NotFoundError("spool is empty");
-  std::ifstream in(PathOf(files_.begin()->first), std::ios::binary);
-  std::stringstream data;
-  data << in.rdbuf();
-  v1::ObservationBatch batch;
-  if (!in || !batch.ParseFromString(data.str())) {
-    return absl::DataLossError(absl::StrCat("spool file ", PathOf(files_.begin()->first),
-                                            " is damaged"));
+absl::StatusOr<v1::ObservationBatch> Spool::NextUnsent() {
+  for (auto it = files_.upper_bound(sent_through_); it != files_.end();
+       it = files_.upper_bound(sent_through_)) {
+    std::ifstream in(PathOf(it->first), std::ios::binary);
+    std::stringstream data;
+    data << in.rdbuf();
+    v1::ObservationBatch batch;
+    if (in && batch.ParseFromString(data.str()) && batch.seq() == it->first) return batch;
+    // Damaged (the disk, or a hand): counted as dropped, never retried forever.
+    ++dropped_batches_;
+    SaveDropped().IgnoreError();
+    Remove(it);
   }
-  return batch;
+  return absl::NotFoundError("every spooled batch has been sent");
 }
 
-absl::Status Spool::PopFront() {
-  if (files_.empty()) return absl::OkStatus();
-  auto front = files_.begin();
-  unlink(PathOf(front->first).c_str());
-  bytes_ -= front->second.first;
-  files_.erase(front);
-  return absl::OkStatus();
+void Spool::Remove(std::map<uint64_t, std::pair<uint64_t, uint64_t>>::iterator it) {
+  unlink(PathOf(it->first).c_str());
+  bytes_ -= it->second.first;
+  files_.erase(it);
+}
+
+void Spool::Release(uint64_t seq) {
+  while (!files_.empty() && files_.begin()->first <= seq) Remove(files_.begin());
 }
 
 }  // namespace hoplat

@@ -85,6 +85,7 @@ void IngestClient::ReadAcks() {
       context_->TryCancel();
       return;
     }
+    last_acked_seq_ = unacked_.front().seq();
     unacked_.pop_front();
     --in_flight_;
     ++acked_;
@@ -190,6 +191,10 @@ bool IngestClient::connected() const {
 uint64_t IngestClient::acked_batches() const {
   absl::MutexLock lock(&mu_);
   return acked_;
+}
+uint64_t IngestClient::last_acked_seq() const {
+  absl::MutexLock lock(&mu_);
+  return last_acked_seq_;
 }
 uint64_t IngestClient::duplicate_acks() const {
   absl::MutexLock lock(&mu_);

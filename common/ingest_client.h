@@ -67,6 +67,8 @@ class IngestClient {
 
   const v1::Welcome& welcome() const { return welcome_; }
   uint64_t acked_batches() const;
+  // The newest acknowledged batch's seq (acks come in the order sent); 0 before any.
+  uint64_t last_acked_seq() const;
   uint64_t duplicate_acks() const;
   size_t unacked_batches() const;
 
@@ -90,6 +92,7 @@ class IngestClient {
   bool broken_ ABSL_GUARDED_BY(mu_) = true;
   std::string protocol_error_ ABSL_GUARDED_BY(mu_);
   uint64_t acked_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t last_acked_seq_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t duplicates_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -8,29 +8,11 @@
 #include "agent/replay_source.h"
 #include "agent/spool.h"
 #include "common/batch_columns.h"
+#include "tests/agent/test_records.h"
 #include "tests/collector/collector_fixture.h"
 
 namespace hoplat::testing {
 namespace {
-
-std::vector<hoplat_record> Records(int n, uint64_t t0) {
-  std::vector<hoplat_record> v(n);
-  for (int i = 0; i < n; ++i) {
-    hoplat_record& r = v[i];
-    r = hoplat_record{};
-    r.hash = TestHash(i);
-    r.arrival_ns = t0 + static_cast<uint64_t>(i) * 10'000;
-    r.exit_ns = r.arrival_ns + 3'000 + i % 7;
-    r.residence_ns = 3'000 + i % 7;
-    r.ifindex_in = 2;
-    r.ifindex_out = 3 + i % 2;
-    r.length = 60 + i % 1400;
-    r.flags = HOPLAT_F_FORWARDED | (i % 3 == 0 ? HOPLAT_F_IPV6 : 0);
-    r.gso_segs = 1;
-    r.version = HOPLAT_RECORD_VERSION;
-  }
-  return v;
-}
 
 TEST(ReplaySourceTest, RejectsWhatIsNotARecordFile) {
   TempDir dir;

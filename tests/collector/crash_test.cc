@@ -1,60 +1,10 @@
 // The real hoplat-collector binary dies between receiving a batch and
 // committing it; the agent's resend after the restart is stored exactly once.
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include "tests/collector/collector_fixture.h"
-
-extern char** environ;
+#include "tests/subprocess.h"
 
 namespace hoplat::testing {
 namespace {
-
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-class Process {
- public:
-  explicit Process(std::vector<std::string> args) {
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    EXPECT_EQ(posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ), 0);
-  }
-  ~Process() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      Wait();
-    }
-  }
-  // Exit status as the shell shows it (128 + signal for a signal).
-  int Wait() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  int Stop() {
-    kill(pid_, SIGTERM);
-    return Wait();
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 std::vector<Observation> Obs(int n, uint64_t first) {
   std::vector<Observation> v;
@@ -82,7 +32,7 @@ TEST(CrashTest, BatchReceivedButNotCommittedIsResentAndStoredOnce) {
   IngestClient client(options);
 
   {
-    Process collector({HOPLAT_COLLECTOR_BINARY, "--listen=" + listen, "--db=" + db,
+    Subprocess collector({HOPLAT_COLLECTOR_BINARY, "--listen=" + listen, "--db=" + db,
                        "--testonly_exit_before_commit_seq=3"});
     ASSERT_TRUE(client.Connect().ok());
     for (uint64_t seq = 1; seq <= 2; ++seq) {
@@ -96,7 +46,7 @@ TEST(CrashTest, BatchReceivedButNotCommittedIsResentAndStoredOnce) {
     EXPECT_EQ(client.acked_batches(), 2u);
     EXPECT_EQ(client.unacked_batches(), 1u);
   }
-  Process collector({HOPLAT_COLLECTOR_BINARY, "--listen=" + listen, "--db=" + db});
+  Subprocess collector({HOPLAT_COLLECTOR_BINARY, "--listen=" + listen, "--db=" + db});
   ASSERT_TRUE(client.Connect().ok());  // resends batch 3
   EXPECT_EQ(client.welcome().highest_committed_seq(), 2u);
   ASSERT_TRUE(client.Send(MakeBatch(4, Obs(100, 400))).ok());
@@ -129,19 +79,19 @@ TEST(CrashTest, BatchReceivedButNotCommittedIsResentAndStoredOnce) {
 
 TEST(CrashTest, UnopenableDatabaseAndBusyPortFailAtStartWithMessage) {
   TempDir dir;
-  Process bad_db({HOPLAT_COLLECTOR_BINARY, "--listen=127.0.0.1:0", "--db=/nonexistent/dir/x.db"});
+  Subprocess bad_db({HOPLAT_COLLECTOR_BINARY, "--listen=127.0.0.1:0", "--db=/nonexistent/dir/x.db"});
   EXPECT_EQ(bad_db.Wait(), 1);
 
   const std::string listen = "127.0.0.1:" + std::to_string(FreePort());
-  Process first({HOPLAT_COLLECTOR_BINARY, "--listen=" + listen, "--db=" + dir.file("a.db")});
+  Subprocess first({HOPLAT_COLLECTOR_BINARY, "--listen=" + listen, "--db=" + dir.file("a.db")});
   // Wait until the first one serves, then a second on the same port must fail.
   auto channel = grpc::CreateChannel(listen, grpc::InsecureChannelCredentials());
   ASSERT_TRUE(channel->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(20))));
-  Process second({HOPLAT_COLLECTOR_BINARY, "--listen=" + listen, "--db=" + dir.file("b.db")});
+  Subprocess second({HOPLAT_COLLECTOR_BINARY, "--listen=" + listen, "--db=" + dir.file("b.db")});
   EXPECT_EQ(second.Wait(), 1);
   EXPECT_EQ(first.Stop(), 0);
 
-  Process bad_flag({HOPLAT_COLLECTOR_BINARY, "--no_such_flag"});
+  Subprocess bad_flag({HOPLAT_COLLECTOR_BINARY, "--no_such_flag"});
   EXPECT_NE(bad_flag.Wait(), 0);
 }
 

@@ -182,9 +182,23 @@ if [ -x /bin/hoplat-agent ]; then
   coll=$!
   i=0; until ip netns exec r1 hoplat --timeout 1s nodes >/dev/null 2>&1; do
     i=$((i + 1)); [ $i -gt 400 ] && break; sleep 0.05; done
-  /sbin/ip netns exec r1 hoplat-agent --collector 127.0.0.1:50051 --node_id r1 --flush_interval 50ms \
-    --sample_one_in 1 >/tmp/agent.log 2>&1 &
+  # Settings from a config file; the command line wins over it (one_in).
+  printf '# r1\nflush_interval = 50ms\nsample_one_in = 3\npaths = forward,ipv6\n' >/tmp/agent.conf
+  /sbin/ip netns exec r1 hoplat-agent --config /tmp/agent.conf --collector 127.0.0.1:50051 \
+    --node_id r1 --sample_one_in 1 --spool_dir /tmp/spool >/tmp/agent.log 2>&1 &
   agent=$!
+  i=0; until ip netns exec r1 "$P" config | grep -q 'paths=0x11 one_in=1$'; do
+    i=$((i + 1)); [ $i -gt 400 ] && break; sleep 0.05; done
+  cfg1=$(ip netns exec r1 "$P" config)
+  # SIGHUP re-reads the file: every path again.
+  printf 'flush_interval = 50ms\npaths = all\n' >/tmp/agent.conf
+  kill -HUP $agent
+  i=0; until ip netns exec r1 "$P" config | grep -q 'paths=0x1f '; do
+    i=$((i + 1)); [ $i -gt 400 ] && break; sleep 0.05; done
+  cfg2=$(ip netns exec r1 "$P" config)
+  check s6_agent_config_file_and_sighup \
+    $(echo "$cfg1" | grep -q 'paths=0x11 one_in=1$' && echo "$cfg2" | grep -q 'paths=0x1f one_in=1$'; echo $?) \
+    "from the file: $cfg1; after SIGHUP: $cfg2"
   i=0; until ip netns exec r1 hoplat nodes 2>/dev/null | grep -q '^r1 .* yes '; do
     i=$((i + 1)); [ $i -gt 400 ] && break; sleep 0.05; done
   ip netns exec h1 ping -c 20 -i 0.05 -W 5 203.0.113.2 >/dev/null 2>&1 || fail ping_agent
@@ -199,6 +213,21 @@ if [ -x /bin/hoplat-agent ]; then
   seen=$(ip netns exec r1 hoplat --json nodes | sed -n 's/.*"packets_seen": "\([0-9]*\)".*/\1/p')
   check s6_module_counters_reach_collector $([ "${seen:-0}" -gt 0 ]; echo $?) \
     "packets_seen=$seen in ListNodes (read over genetlink with libnl-3 by the agent)"
+  # --record: the device's records into a replay file, played back to the collector.
+  ip netns exec h1 ping -c 20 -i 0.05 -W 5 203.0.113.2 >/dev/null 2>&1 &
+  pinger=$!
+  ip netns exec r2 hoplat-agent --record /tmp/r2.rec --record_count 10 >/tmp/record.log 2>&1
+  record_rc=$?
+  wait $pinger
+  size=$(wc -c </tmp/r2.rec)
+  ip netns exec r1 hoplat-agent --replay /tmp/r2.rec --node_id r2rec --collector 127.0.0.1:50051 \
+    --spool_dir= >/tmp/replay.log 2>&1
+  replay_rc=$?
+  rec_stored=$(ip netns exec r1 hoplat --json nodes |
+    awk '/"r2rec"/ { f = 1 } f && /observations_stored/ { gsub(/[^0-9]/, ""); print; exit }')
+  check s6_agent_records_and_replays \
+    $([ $record_rc = 0 ] && [ "$size" = 640 ] && [ $replay_rc = 0 ] && [ "$rec_stored" = 10 ]; echo $?) \
+    "record exit $record_rc, $size bytes; replay exit $replay_rc, collector stored ${rec_stored:-none}"
   kill -TERM $coll; wait $coll
 fi
 

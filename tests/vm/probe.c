@@ -19,6 +19,7 @@
  *   hoplat-probe errors                 bad-input checks in this (idle) namespace
  *   hoplat-probe set ATTR=VALUE...      enabled=, one_in=, paths= via genetlink
  *   hoplat-probe counters               genetlink counters of this namespace
+ *   hoplat-probe config                 CONFIG paths=0xN one_in=N of this namespace
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -492,8 +493,11 @@ static int cmd_counters(void)
 	return 0;
 }
 
-/* Does the GET_CONFIG reply carry the attribute? 1, 0, or -errno. */
-static int config_has(int fd, int fam, unsigned short type)
+/*
+ * Does the GET_CONFIG reply carry the attribute? 1, 0, or -errno; a u32
+ * attribute's value in *value if value is not NULL.
+ */
+static int config_get(int fd, int fam, unsigned short type, unsigned int *value)
 {
 	char out[4096];
 	struct nlmsghdr *h = (struct nlmsghdr *)out;
@@ -509,8 +513,30 @@ static int config_has(int fd, int fam, unsigned short type)
 	len = (int)h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
 	for (a = (struct nlattr *)((char *)NLMSG_DATA(h) + GENL_HDRLEN); len >= NLA_HDRLEN;
 	     len -= NLA_ALIGN(a->nla_len), a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len)))
-		if (a->nla_type == type)
+		if (a->nla_type == type) {
+			if (value)
+				memcpy(value, (char *)a + NLA_HDRLEN, 4);
 			return 1;
+		}
+	return 0;
+}
+
+static int config_has(int fd, int fam, unsigned short type)
+{
+	return config_get(fd, fam, type, NULL);
+}
+
+static int cmd_config(void)
+{
+	int fd = nl_fd(), fam = fd < 0 ? -1 : family_id(fd);
+	unsigned int paths = 0, one_in = 0;
+
+	if (fam < 0 || config_get(fd, fam, HOPLAT_A_PATHS, &paths) != 1 ||
+	    config_get(fd, fam, HOPLAT_A_SAMPLE_ONE_IN, &one_in) != 1) {
+		printf("E no config\n");
+		return 1;
+	}
+	printf("CONFIG paths=0x%x one_in=%u\n", paths, one_in);
 	return 0;
 }
 
@@ -634,6 +660,8 @@ int main(int argc, char **argv)
 		return cmd_errors();
 	if (argc == 2 && !strcmp(argv[1], "counters"))
 		return cmd_counters();
+	if (argc == 2 && !strcmp(argv[1], "config"))
+		return cmd_config();
 	if (argc >= 3 && !strcmp(argv[1], "set")) {
 		int fd = nl_fd(), fam = fd < 0 ? -1 : family_id(fd);
 		int rc = fam < 0 ? -ENOENT : set_attrs(fd, fam, argc - 2, argv + 2);

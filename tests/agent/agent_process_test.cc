@@ -1,0 +1,178 @@
+// The real hoplat-agent and hoplat-collector binaries, killed rather than
+// closed: nothing held on disk is lost, nothing is stored twice.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+
+#include "absl/strings/strip.h"
+#include "absl/strings/numbers.h"
+#include "agent/replay_source.h"
+#include "grpcpp/grpcpp.h"
+#include "hoplat/v1/query.grpc.pb.h"
+#include "tests/agent/test_records.h"
+#include "tests/subprocess.h"
+
+namespace hoplat::testing {
+namespace {
+
+// Polls `done` until it holds or `timeout` passes: these tests watch other
+// processes, whose progress they can only observe.
+bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(60)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return true;
+}
+
+class AgentProcessTest : public ::testing::Test {
+ protected:
+  AgentProcessTest()
+      : listen_("127.0.0.1:" + std::to_string(FreePort())),
+        now_ns_(static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()))) {}
+
+  std::unique_ptr<Subprocess> StartCollector(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {HOPLAT_COLLECTOR_BINARY, "--listen=" + listen_,
+                                     "--db=" + dir_.file("collector.db")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<Subprocess>(args);
+  }
+  std::unique_ptr<Subprocess> StartAgent(const std::string& replay) {
+    return std::make_unique<Subprocess>(std::vector<std::string>{
+        HOPLAT_AGENT_BINARY, "--collector=" + listen_, "--node_id=r1", "--replay=" + replay,
+        "--spool_dir=" + dir_.file("spool"), "--batch_size=1000", "--flush_interval=50ms",
+        "--max_in_flight=4", "--drain_timeout=5m"});
+  }
+  // The collector's node r1, or nothing if it cannot be asked now.
+  std::optional<v1::Node> Node() {
+    auto channel = grpc::CreateChannel(listen_, grpc::InsecureChannelCredentials());
+    auto query = v1::Query::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    v1::ListNodesResponse nodes;
+    if (!query->ListNodes(&ctx, v1::ListNodesRequest(), &nodes).ok()) return std::nullopt;
+    for (const v1::Node& n : nodes.nodes()) {
+      if (n.node_id() == "r1") return n;
+    }
+    return std::nullopt;
+  }
+  uint64_t Stored() {
+    std::optional<v1::Node> n = Node();
+    return n ? n->observations_stored() : 0;
+  }
+  // The seqs of the batches in the agent's spool, oldest first.
+  std::vector<uint64_t> Spooled() {
+    std::vector<uint64_t> seqs;
+    DIR* d = opendir(dir_.file("spool").c_str());
+    if (d == nullptr) return seqs;
+    while (dirent* e = readdir(d)) {
+      absl::string_view name = e->d_name;
+      uint64_t seq;
+      if (absl::ConsumeSuffix(&name, ".batch") && absl::SimpleAtoi(name, &seq)) seqs.push_back(seq);
+    }
+    closedir(d);
+    std::sort(seqs.begin(), seqs.end());
+    return seqs;
+  }
+  // Every record once: one observation each, and no more in total.
+  void ExpectStoredOnce(const std::vector<hoplat_record>& records) {
+    std::optional<v1::Node> n = Node();
+    ASSERT_TRUE(n.has_value());
+    EXPECT_EQ(n->observations_stored(), records.size());
+    auto query = v1::Query::NewStub(grpc::CreateChannel(listen_, grpc::InsecureChannelCredentials()));
+    for (size_t i = 0; i < records.size(); i += records.size() / 7) {
+      grpc::ClientContext ctx;
+      v1::TracePacketRequest req;
+      req.set_hash(records[i].hash);
+      v1::TracePacketResponse trace;
+      ASSERT_TRUE(query->TracePacket(&ctx, req, &trace).ok());
+      ASSERT_EQ(trace.trajectories_size(), 1) << "record " << i;
+      EXPECT_EQ(trace.trajectories(0).observations_size(), 1) << "record " << i;
+    }
+  }
+
+  TempDir dir_;
+  const std::string listen_;
+  const uint64_t now_ns_;
+};
+
+TEST_F(AgentProcessTest, KilledAgentDeliversItsSpoolOnceAfterRestart) {
+  const std::vector<hoplat_record> records = Records(10'000, now_ns_);
+  ASSERT_TRUE(WriteReplayFile(dir_.file("r1.rec"), records).ok());
+  ASSERT_TRUE(WriteReplayFile(dir_.file("empty.rec"), {}).ok());
+
+  // Life 1: no collector. All ten batches go to the spool; SIGKILL.
+  {
+    std::unique_ptr<Subprocess> agent = StartAgent(dir_.file("r1.rec"));
+    ASSERT_TRUE(WaitFor([&] { return Spooled().size() == 10; })) << Spooled().size();
+    EXPECT_EQ(agent->Kill(), 128 + SIGKILL);
+  }
+  const std::vector<uint64_t> spooled = Spooled();
+  ASSERT_EQ(spooled.size(), 10u);
+
+  // Life 2: the collector comes, takes the first two batches, and dies on
+  // the third before committing it, with more of the spool in flight. Then
+  // the agent is killed too: whatever was sent and not acknowledged must
+  // still be on disk.
+  {
+    std::unique_ptr<Subprocess> collector =
+        StartCollector({"--testonly_exit_before_commit_seq=" + std::to_string(spooled[2])});
+    std::unique_ptr<Subprocess> agent = StartAgent(dir_.file("empty.rec"));
+    EXPECT_EQ(collector->Wait(), 86);
+    EXPECT_EQ(agent->Kill(), 128 + SIGKILL);
+  }
+  const std::vector<uint64_t> left = Spooled();
+  ASSERT_FALSE(left.empty());
+  EXPECT_LE(left.front(), spooled[2]) << "a batch sent but never committed left the spool";
+  EXPECT_EQ(left.back(), spooled.back());
+
+  // Life 3: both come back; the agent drains its spool and exits.
+  std::unique_ptr<Subprocess> collector = StartCollector();
+  std::unique_ptr<Subprocess> agent = StartAgent(dir_.file("empty.rec"));
+  EXPECT_EQ(agent->Wait(), 0);
+  EXPECT_TRUE(Spooled().empty());
+  ExpectStoredOnce(records);
+  EXPECT_EQ(collector->Stop(), 0);
+}
+
+TEST_F(AgentProcessTest, CollectorKilledMidStreamThenRestartedLosesNothing) {
+  // The agent reads a pipe, so the test decides what it has read when.
+  const std::string fifo = dir_.file("records.fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::vector<hoplat_record> records = Records(15'000, now_ns_);
+  auto feed = [&](int fd, size_t from, size_t to) {
+    const char* p = reinterpret_cast<const char*>(records.data() + from);
+    size_t left = (to - from) * sizeof(hoplat_record);
+    while (left > 0) {
+      const ssize_t n = write(fd, p, left);
+      ASSERT_GT(n, 0);
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+  };
+
+  std::unique_ptr<Subprocess> collector = StartCollector();
+  std::unique_ptr<Subprocess> agent = StartAgent(fifo);
+  // Close-on-exec: the collector started below must not hold the pipe open.
+  const int fd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);  // once the agent has it open
+  ASSERT_GE(fd, 0);
+  feed(fd, 0, 5'000);
+  ASSERT_TRUE(WaitFor([&] { return Stored() == 5'000; })) << Stored();
+  EXPECT_EQ(collector->Kill(), 128 + SIGKILL);
+  feed(fd, 5'000, 10'000);  // read while the collector is dead
+  ASSERT_TRUE(WaitFor([&] { return Spooled().size() >= 5; })) << "held on disk meanwhile";
+  collector = StartCollector();
+  feed(fd, 10'000, 15'000);
+  close(fd);  // the end of the replay: the agent delivers everything and exits
+  EXPECT_EQ(agent->Wait(), 0);
+  ExpectStoredOnce(records);
+  EXPECT_EQ(collector->Stop(), 0);
+}
+
+}  // namespace
+}  // namespace hoplat::testing

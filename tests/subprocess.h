@@ -1,0 +1,73 @@
+#ifndef HOPLAT_TESTS_SUBPROCESS_H_
+#define HOPLAT_TESTS_SUBPROCESS_H_
+
+// Real binaries under test: start, signal, wait.
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+extern char** environ;
+
+namespace hoplat::testing {
+
+// A loopback TCP port nobody listened on a moment ago.
+inline int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A child process, killed with SIGKILL if the test leaves it running.
+class Subprocess {
+ public:
+  explicit Subprocess(std::vector<std::string> args) {
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    EXPECT_EQ(posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+  }
+  ~Subprocess() {
+    if (pid_ > 0) Kill();
+  }
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+
+  // Exit status as the shell shows it (128 + signal for a signal).
+  int Wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  int Stop() {  // SIGTERM, then wait
+    kill(pid_, SIGTERM);
+    return Wait();
+  }
+  int Kill() {  // SIGKILL: nothing of the process's own runs any more
+    kill(pid_, SIGKILL);
+    return Wait();
+  }
+  void Signal(int sig) { kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+}  // namespace hoplat::testing
+
+#endif  // HOPLAT_TESTS_SUBPROCESS_H_
