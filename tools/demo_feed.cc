@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "common/batch_columns.h"
 #include "common/ingest_client.h"
+#include "kmod/include/uapi/linux/hoplat.h"
 
 ABSL_FLAG(std::string, collector, "127.0.0.1:50051", "Collector address, HOST:PORT.");
 ABSL_FLAG(int32_t, packets_per_second, 2000, "Packets per second h1 -> h2 (and as many back).");
@@ -25,6 +26,9 @@ ABSL_FLAG(absl::Duration, duration, absl::Seconds(10),
 ABSL_FLAG(absl::Duration, delay, absl::Milliseconds(20), "Extra delay on r2 -> r3.");
 ABSL_FLAG(absl::Duration, jitter, absl::Milliseconds(2), "Standard deviation of that delay.");
 ABSL_FLAG(uint64_t, seed, 1, "Random seed (same seed, same traffic).");
+ABSL_FLAG(std::string, write_replay, "",
+          "Instead of streaming, write DIR/r1.rec, r2.rec, r3.rec: replay files (raw UAPI "
+          "records) for `hoplat-agent --replay`.");
 
 namespace {
 
@@ -81,6 +85,37 @@ int main(int argc, char** argv) {
       if (forward && r == 1) d += std::max(0.0, netem(rng));
       t = o.exit_ns + static_cast<uint64_t>(d);
     }
+  }
+
+  if (!absl::GetFlag(FLAGS_write_replay).empty()) {
+    for (const Router& router : routers) {
+      const std::string path = absl::GetFlag(FLAGS_write_replay) + "/" + router.name + ".rec";
+      FILE* f = std::fopen(path.c_str(), "wb");
+      if (f == nullptr) {
+        std::fprintf(stderr, "hoplat-demo-feed: cannot write %s\n", path.c_str());
+        return 1;
+      }
+      for (const hoplat::Observation& o : router.observations) {
+        hoplat_record r = {};
+        r.hash = o.hash;
+        r.arrival_ns = o.arrival_ns;
+        r.exit_ns = o.exit_ns;
+        r.residence_ns = o.exit_ns - o.arrival_ns;
+        r.ifindex_in = o.ifindex_in;
+        r.ifindex_out = o.ifindex_out;
+        r.length = o.length;
+        r.flags = HOPLAT_F_FORWARDED;
+        r.gso_segs = 1;
+        r.version = HOPLAT_RECORD_VERSION;
+        std::fwrite(&r, sizeof(r), 1, f);
+      }
+      if (std::fclose(f) != 0) {
+        std::fprintf(stderr, "hoplat-demo-feed: cannot write %s\n", path.c_str());
+        return 1;
+      }
+    }
+    std::printf("wrote %s/r1.rec, r2.rec, r3.rec\n", absl::GetFlag(FLAGS_write_replay).c_str());
+    return 0;
   }
 
   std::vector<std::thread> threads;
