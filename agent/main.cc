@@ -1,6 +1,10 @@
 // hoplat-agent: streams the kernel module's records (or a replay file) to a
 // hoplat collector.
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +36,10 @@ ABSL_FLAG(std::string, config, "",
 ABSL_FLAG(std::string, collector, "127.0.0.1:50051", "Collector address, HOST:PORT.");
 ABSL_FLAG(std::string, node_id, "", "This router's name in every query (default: the hostname).");
 ABSL_FLAG(std::string, device, HOPLAT_DEVICE, "The kernel module's device.");
+ABSL_FLAG(std::string, collector_netns, "",
+          "Reach the collector from this network namespace (a path such as "
+          "/run/netns/mgmt or /proc/1/ns/net), e.g. a management namespace; the device and "
+          "the module's settings stay those of the namespace the agent starts in.");
 ABSL_FLAG(std::string, replay, "",
           "Read records from this file (raw UAPI records, back to back, as --record writes "
           "them; - for standard input) instead of the device; exit once it is delivered.");
@@ -68,6 +76,7 @@ namespace {
 // What a config file may set; the rest are per-invocation.
 const std::set<std::string> kSettable = {
     "collector",     "node_id",         "device",        "batch_size",   "flush_interval",
+    "collector_netns",
     "max_in_flight", "report_interval", "drain_timeout", "spool_dir",    "spool_max_bytes",
     "sample_one_in", "hash_key_file",   "paths"};
 // What SIGHUP applies without a restart.
@@ -236,6 +245,22 @@ int main(int argc, char** argv) {
     if (absl::Status s = ConfigureModule(control.get()); !s.ok()) return Fail(std::string(s.message()));
     hoplat::ModuleControl* c = control.get();
     options.module_counters = [c] { return c->Counters(); };
+  }
+
+  // The device and the genetlink socket are bound to this namespace now;
+  // every socket from here on (gRPC's) is made in the collector's. No other
+  // thread exists yet, so all that gRPC starts inherit it.
+  if (!absl::GetFlag(FLAGS_collector_netns).empty()) {
+    const std::string path = absl::GetFlag(FLAGS_collector_netns);
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Fail("--collector_netns " + path + ": " + strerror(errno));
+    const int rc = setns(fd, CLONE_NEWNET);
+    const int err = errno;
+    close(fd);
+    if (rc != 0) {
+      return Fail("--collector_netns " + path + ": " + strerror(err) +
+                  (err == EPERM ? " (needs CAP_SYS_ADMIN)" : ""));
+    }
   }
 
   hoplat::Agent agent(options, source.get());

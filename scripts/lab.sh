@@ -1,63 +1,139 @@
 #!/usr/bin/env bash
-# The lab, as far as it exists today: starts a collector, feeds it three
-# routers' worth of traffic (h1 - r1 - r2 - r3 - h2, 20 ms extra on r2 -> r3)
-# through the real Ingest API, and shows path and per-hop latency.
-#   scripts/lab.sh           run, show, stop
-#   scripts/lab.sh --keep    leave the collector running for grpcurl/hoplat
-# Environment: HOPLAT_PORT (default 50051), HOPLAT_LAB_DIR (default a temp dir).
+# The lab: routers r1, r2, r3 in a chain between hosts h1 and h2, as network
+# namespaces in a QEMU guest running Debian's 6.1 kernel with the hoplat
+# module loaded; one hoplat-agent per router; the collector on this host
+# (as it runs off-router in a fleet), reached through QEMU's user
+# networking; ping, iperf3 TCP and UDP both ways with a tc netem delay on
+# r2 -> r3. Ends by printing the path and per-hop tables from the collector
+# and the grpcurl commands that ask the same.
+usage() {
+  cat <<'EOT'
+Usage: scripts/lab.sh [options]
+  --delay MS         netem delay on r2 -> r3, milliseconds (default 20)
+  --seconds N        traffic time of each kind (ping, TCP, UDP, TCP back; default 10)
+  --port PORT        port of the collector started on 127.0.0.1 (default 50051)
+  --collector ADDR   use this running collector instead of starting one
+  --keep             leave the collector running afterwards (for grpcurl, hoplat)
+  --prebuilt DIR     use the build in DIR: install nothing, build nothing
+  -h, --help         this text
+Needs: Debian bookworm, root (or sudo) for the first run's package install.
+Takes a few minutes: build, boot (QEMU, TCG), traffic, correlation.
+EOT
+}
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-keep=0
-[ "${1:-}" = "--keep" ] && keep=1
-port="${HOPLAT_PORT:-50051}"
-addr="127.0.0.1:${port}"
-labdir="${HOPLAT_LAB_DIR:-$(mktemp -d /tmp/hoplat-lab.XXXXXX)}"
-mkdir -p "$labdir"
-
-scripts/install-deps.sh
-scripts/build.sh build >/dev/null
-bin=build
-
-"$bin/collector/hoplat-collector" --listen "$addr" --db "$labdir/hoplat.db" \
-  2>"$labdir/collector.log" &
-collector=$!
-stop() { kill "$collector" 2>/dev/null && wait "$collector" 2>/dev/null || true; }
-if [ "$keep" -eq 0 ]; then trap stop EXIT; fi
-
-# Wait for the collector to serve (it fails fast if the port is taken).
-for _ in $(seq 100); do
-  if "$bin/tools/hoplat" --collector "$addr" --timeout 1s nodes >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$collector" 2>/dev/null; then cat "$labdir/collector.log" >&2; exit 1; fi
-  sleep 0.1
+delay=20 seconds=10 port=50051 collector="" keep=0 prebuilt=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --delay) delay=${2:?}; shift 2 ;;
+    --seconds) seconds=${2:?}; shift 2 ;;
+    --port) port=${2:?}; shift 2 ;;
+    --collector) collector=${2:?}; shift 2 ;;
+    --keep) keep=1; shift ;;
+    --prebuilt) prebuilt=${2:?}; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "lab.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
 done
+case $delay$seconds in *[!0-9]*) echo "lab.sh: --delay and --seconds take whole numbers" >&2; exit 2 ;; esac
+[ "$seconds" -ge 1 ] || { echo "lab.sh: --seconds must be at least 1" >&2; exit 2; }
 
-"$bin/tools/hoplat-demo-feed" --collector "$addr" --delay 20ms --jitter 2ms
+labdir=$(mktemp -d /tmp/hoplat-lab.XXXXXX)
+# One progress line, rewritten in place on a terminal.
+if [ -t 1 ]; then
+  step() { printf '\r\033[K[lab %s] %s' "$(date +%T)" "$*"; }
+  done_steps() { printf '\r\033[K'; }
+else
+  last_step=""
+  step() { [ "$*" = "$last_step" ] || echo "[lab $(date +%T)] $*"; last_step="$*"; }
+  done_steps() { :; }
+fi
+die() { done_steps; echo "lab.sh: $*" >&2; exit 1; }
 
-# Correlation finishes a moment after the agents disconnect: wait for it.
+if [ -z "$prebuilt" ]; then
+  step "installing packages (scripts/install-deps.sh)"
+  scripts/install-deps.sh >"$labdir/install.log" 2>&1 || { cat "$labdir/install.log"; die "package install failed"; }
+  step "building (scripts/build.sh build)"
+  scripts/build.sh build >"$labdir/build.log" 2>&1 || { tail -30 "$labdir/build.log"; die "build failed"; }
+  bin=build
+else
+  bin=$prebuilt
+fi
 hoplat() { "$bin/tools/hoplat" --collector "$addr" "$@"; }
-for _ in $(seq 100); do
-  if hoplat paths | grep -q "r1 > r2 > r3"; then break; fi
-  sleep 0.1
-done
 
+pid=""
+if [ -z "$collector" ]; then
+  addr=127.0.0.1:$port
+  step "starting the collector on $addr"
+  "$bin/collector/hoplat-collector" --listen "$addr" --db "$labdir/hoplat.db" \
+    2>"$labdir/collector.log" &
+  pid=$!
+  if [ "$keep" = 0 ]; then trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT; fi
+  for _ in $(seq 100); do
+    hoplat --timeout 1s nodes >/dev/null 2>&1 && break
+    kill -0 $pid 2>/dev/null || { cat "$labdir/collector.log" >&2; die "the collector did not start"; }
+    sleep 0.1
+  done
+else
+  addr=$collector
+  port=${addr##*:}
+fi
+hoplat --timeout 2s nodes >/dev/null 2>&1 || die "no collector answers at $addr"
+
+# The guest: its progress lines (HOPLAT_PROGRESS) become ours.
+step "booting the guest (QEMU, TCG: about 30 s)"
+vmdir="$bin/vm-lab"
+HOPLAT_BIN=$bin TIMEOUT=$((300 + 8 * seconds)) QEMU_NET="-nic user,model=virtio-net-pci" \
+  GUEST_ARGS="hoplat.lab=1 hoplat.port=$port hoplat.delay_ms=$delay hoplat.seconds=$seconds" \
+  tests/vm/run.sh standard "$vmdir" >"$labdir/vm.log" 2>&1 &
+vm=$!
+while kill -0 $vm 2>/dev/null; do
+  line=$(tr -d '\r' <"$vmdir/serial.log" 2>/dev/null | grep -a '^HOPLAT_PROGRESS' | tail -1 || true)
+  [ -n "$line" ] && step "guest: ${line#HOPLAT_PROGRESS }"
+  sleep 1
+done
+wait $vm || { done_steps; cat "$labdir/vm.log"; die "the lab guest failed (serial log: $vmdir/serial.log)"; }
+
+# The agents delivered everything before the guest stopped; correlation
+# finishes moments after they disconnect: wait until the counts settle.
+step "correlating"
+last="" same=0
+for _ in $(seq 120); do
+  now=$(hoplat hops 2>/dev/null | awk '$2 == ">" { print $1, $3, $4 }' | tr '\n' ' ')
+  if [ -n "$now" ] && [ "$now" = "$last" ]; then same=$((same + 1)); else same=0; fi
+  [ $same -ge 2 ] && break
+  last=$now
+  sleep 0.5
+done
+done_steps
+
+echo "The lab: h1 - r1 - r2 - r3 - h2, tc netem delay ${delay} ms on r2 -> r3, ${seconds} s of each traffic kind."
+echo "(The guest runs no NTP, so the agents report its clock as NOT synchronised; the three"
+echo "routers share that one clock, so no hop below carries clock skew.)"
+grep -a '^HOPLAT_INFO \(ping\|iperf\)' "$vmdir/results.txt" | sed 's/^HOPLAT_INFO /  /' || true
 echo
 echo "== nodes =="; hoplat nodes
 echo; echo "== paths (first arrival to last exit) =="; hoplat paths
-echo; echo "== path latency r1 -> r3 (expect ~20 ms: the netem-like delay on r2 -> r3) =="
+echo; echo "== path latency r1 -> r3 (h1 -> h2: expect ~${delay} ms, the netem delay on r2 -> r3) =="
 hoplat path r1 r3
-echo; echo "== per hop and per router =="; hoplat hops
-slowest=$(hoplat paths | awk '/^r1 > r2 > r3/ {print $NF}')
-echo; echo "== the slowest packet r1 -> r3 =="; hoplat trace "$slowest"
+echo; echo "== path latency r3 -> r1 (h2 -> h1: no delay added) =="
+hoplat path r3 r1
+echo; echo "== per hop, and residence in each router =="; hoplat hops
+slowest=$(hoplat paths | awk '/^r1 > r2 > r3 / { print $NF }')
+if [ -n "$slowest" ]; then echo; echo "== the slowest packet r1 -> r3 =="; hoplat trace "$slowest"; fi
 
 cat <<EOT
 
-Collector: $addr   database: $labdir/hoplat.db   log: $labdir/collector.log
-With grpcurl (server reflection is on):
-  grpcurl -plaintext $addr list
-  grpcurl -plaintext $addr describe hoplat.v1.Query
+Collector: $addr   ${pid:+database: $labdir/hoplat.db   }guest serial log: $vmdir/serial.log
+The same questions with grpcurl (server reflection is on):
+  grpcurl -plaintext $addr list hoplat.v1.Query
   grpcurl -plaintext -d '{"from_node":"r1","to_node":"r3"}' $addr hoplat.v1.Query/PathLatency
+  grpcurl -plaintext $addr hoplat.v1.Query/HopLatency
+  grpcurl -plaintext $addr hoplat.v1.Query/ListPaths
 EOT
-if [ "$keep" -eq 1 ]; then
-  echo "The collector keeps running (pid $collector); stop it with: kill $collector"
+if [ -n "$pid" ] && [ "$keep" = 1 ]; then
+  echo "The collector keeps running (pid $pid); stop it with: kill $pid"
+elif [ -n "$pid" ]; then
+  echo "(the collector stops now; --keep leaves it running)"
 fi

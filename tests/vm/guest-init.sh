@@ -1,6 +1,6 @@
 #!/bin/busybox sh
-# /init of the test guest. Builds h1 -- r1 -- r2 -- h2 (the compose lab's
-# topology minus r3) as network namespaces joined by veth, runs the
+# /init of the test guest. Builds h1 -- r1 -- r2 -- h2 (the lab's topology
+# minus r3; hoplat.lab=1 runs the lab, guest-lab.sh, instead) as network namespaces joined by veth, runs the
 # scenarios, prints HOPLAT_TEST <name> PASS|FAIL lines and a final
 # HOPLAT_RESULT, and powers off.
 export PATH=/sbin:/bin
@@ -31,6 +31,7 @@ echo "HOPLAT_INFO kernel $(uname -r), $(nproc) CPUs"
 for ko in $(cat /etc/modlist); do insmod "$ko" || fail "insmod_$(basename "$ko")"; done
 insmod /hoplat.ko ring_records=4096 || { fail insmod_hoplat; finish; }
 [ -c /dev/hoplat ] && pass device_node || fail device_node
+if grep -q 'hoplat.lab=1' /proc/cmdline; then . /lab.sh; fi  # the lab, not the tests
 
 # ---- topology ----
 for n in h1 r1 r2 h2; do ip netns add $n; ip -n $n link set lo up; done

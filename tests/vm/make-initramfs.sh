@@ -32,7 +32,7 @@ fi
 cp /usr/lib/x86_64-linux-gnu/tc/*.dist "$R/usr/lib/x86_64-linux-gnu/tc/" 2>/dev/null || true
 
 : >"$R/etc/modlist"
-for m in veth sch_netem sch_prio cls_u32 act_pedit act_csum; do
+for m in veth sch_netem sch_prio cls_u32 act_pedit act_csum virtio_pci virtio_net; do
   modprobe -S "$KVER" --show-depends "$m" | awk '$1=="insmod"{print $2}' | while read -r ko; do
     grep -qxF "$ko" "$R/etc/modlist" && continue
     install -D -m644 "$ko" "$R$ko"
@@ -43,5 +43,6 @@ install -m644 "$KO" "$R/hoplat.ko"
 install -m755 "$PROBE" "$R/bin/hoplat-probe"
 install -m755 "$here/guest-init.sh" "$R/init"
 install -m644 "$here/guest-bench.sh" "$R/bench.sh"
+install -m644 "$here/guest-lab.sh" "$R/lab.sh"
 
 (cd "$R" && find . -print0 | cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$OUT"

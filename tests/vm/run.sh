@@ -4,7 +4,9 @@
 # scenarios of guest-init.sh. Exit 0 iff every scenario passed.
 #   tests/vm/run.sh standard|rt OUTDIR
 # Env: TIMEOUT (seconds, default 420), KEEP_LOG=1 prints the whole serial log,
-# GUEST_ARGS=hoplat.bench=1 runs guest-bench.sh instead of the scenarios.
+# GUEST_ARGS=hoplat.bench=1 runs guest-bench.sh instead of the scenarios,
+# GUEST_ARGS="hoplat.lab=1 ..." the lab (guest-lab.sh; scripts/lab.sh does
+# this), QEMU_NET extra QEMU network options (the lab's NIC).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -42,7 +44,7 @@ KVER=$kver KO="$out/kmod/hoplat.ko" PROBE="$out/hoplat-probe" ROOT="$out/initram
 
 log="$out/serial.log"
 timeout -k 5 "${TIMEOUT:-420}" qemu-system-x86_64 -accel tcg -cpu "${QEMU_CPU:-max}" -m 1024 -smp 2 \
-  -nographic -no-reboot -kernel "/boot/vmlinuz-$kver" -initrd "$out/initramfs.cpio.gz" \
+  -nographic -no-reboot ${QEMU_NET:-} -kernel "/boot/vmlinuz-$kver" -initrd "$out/initramfs.cpio.gz" \
   -append "console=ttyS0 panic=-1 quiet ${GUEST_ARGS:-}" </dev/null >"$log" 2>&1
 qrc=$?
 tr -d '\r' <"$log" | grep -aoE '(HOPLAT_[A-Z]+|FIGURE).*' | tee "$out/results.txt"
