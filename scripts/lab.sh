@@ -84,6 +84,7 @@ hoplat --timeout 2s nodes >/dev/null 2>&1 || die "no collector answers at $addr"
 # The guest: its progress lines (HOPLAT_PROGRESS) become ours.
 step "booting the guest (QEMU, TCG: about 30 s)"
 vmdir="$bin/vm-lab"
+rm -f "$vmdir/serial.log"  # a previous run's progress is not this one's
 HOPLAT_BIN=$bin TIMEOUT=$((300 + 8 * seconds)) QEMU_NET="-nic user,model=virtio-net-pci" \
   GUEST_ARGS="hoplat.lab=1 hoplat.port=$port hoplat.delay_ms=$delay hoplat.seconds=$seconds" \
   tests/vm/run.sh standard "$vmdir" >"$labdir/vm.log" 2>&1 &

@@ -1,4 +1,5 @@
 // hoplat: query a hoplat collector from a terminal.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -36,10 +37,12 @@ constexpr char kUsage[] =
     "  nodes               routers that reported: last seen, clock, loss counters\n"
     "  paths               observed paths with packet counts and latency\n"
     "  path FROM TO        latency from FROM's arrival to TO's exit\n"
-    "  hops [NODE]         per-hop latency and per-router residence time\n"
+    "  hops [NODE]         per-hop latency and per-router residence time (of NODE)\n"
+    "  hops FROM TO        the same along the observed path from FROM to TO\n"
     "  trace HASH          every observation of one packet, in path order\n"
     "Examples:\n"
     "  hoplat --collector 127.0.0.1:50051 path r1 r3\n"
+    "  hoplat hops r1 r3 --since 10m\n"
     "  hoplat --since 24h paths\n"
     "  hoplat trace 3f2a9c0d11b7e845";
 
@@ -50,6 +53,12 @@ int Fail(const std::string& message) {
 }
 
 int FailRpc(const grpc::Status& s) {
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return Fail(absl::StrCat("cannot reach the collector at ", absl::GetFlag(FLAGS_collector),
+                             " (is hoplat-collector running there? --collector HOST:PORT): ",
+                             s.error_message()));
+  }
   return Fail(absl::StrCat(
       "collector ", absl::GetFlag(FLAGS_collector), ": ",
       absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())), ": ",
@@ -149,15 +158,68 @@ int Path(v1::Query::Stub* q, const std::string& from, const std::string& to) {
   return 0;
 }
 
-int Hops(v1::Query::Stub* q, const std::string& node) {
+// The consecutive pairs of observed paths from `from` to `to`, in path
+// order, and the routers on the way.
+bool SegmentOf(v1::Query::Stub* q, const v1::TimeRange& range, const std::string& from,
+               const std::string& to, std::vector<std::pair<std::string, std::string>>* hops,
+               std::vector<std::string>* routers, int* rc) {
+  v1::ListPathsRequest req;
+  *req.mutable_range() = range;
+  grpc::ClientContext ctx;
+  Prepare(&ctx);
+  v1::ListPathsResponse paths;
+  if (grpc::Status s = q->ListPaths(&ctx, req, &paths); !s.ok()) {
+    *rc = FailRpc(s);
+    return false;
+  }
+  for (const v1::PathSummary& p : paths.paths()) {
+    const auto& n = p.nodes();
+    const auto a = std::find(n.begin(), n.end(), from);
+    const auto b = a == n.end() ? n.end() : std::find(a + 1, n.end(), to);
+    if (b == n.end()) continue;
+    for (auto it = a; it != b + 1; ++it) {
+      if (std::find(routers->begin(), routers->end(), *it) == routers->end()) routers->push_back(*it);
+      if (it == b) break;
+      const std::pair<std::string, std::string> hop(*it, *(it + 1));
+      if (std::find(hops->begin(), hops->end(), hop) == hops->end()) hops->push_back(hop);
+    }
+  }
+  return true;
+}
+
+int Hops(v1::Query::Stub* q, const std::string& node, const std::string& to) {
   v1::HopLatencyRequest req;
-  req.set_node(node);
+  if (to.empty()) req.set_node(node);
   std::string error;
   if (!Range(req.mutable_range(), &error)) return Fail("--until: " + error);
+  std::vector<std::pair<std::string, std::string>> segment;
+  std::vector<std::string> routers;
+  if (!to.empty()) {
+    int rc = 0;
+    if (!SegmentOf(q, req.range(), node, to, &segment, &routers, &rc)) return rc;
+    if (segment.empty()) {
+      std::cout << "no packet went from " << node << " to " << to << " in the time range\n";
+      return 0;
+    }
+  }
   grpc::ClientContext ctx;
   Prepare(&ctx);
   v1::HopLatencyResponse r;
   if (grpc::Status s = q->HopLatency(&ctx, req, &r); !s.ok()) return FailRpc(s);
+  if (!to.empty()) {  // keep the segment's hops and routers, in path order
+    v1::HopLatencyResponse kept;
+    for (const auto& [a, b] : segment) {
+      for (const v1::HopSummary& h : r.hops()) {
+        if (h.from_node() == a && h.to_node() == b) *kept.add_hops() = h;
+      }
+    }
+    for (const std::string& n : routers) {
+      for (const v1::ResidenceSummary& s : r.residences()) {
+        if (s.node() == n) *kept.add_residences() = s;
+      }
+    }
+    r = kept;
+  }
   if (absl::GetFlag(FLAGS_json)) return PrintJson(r);
   std::vector<std::string> header = hoplat::SummaryHeader("hop");
   header.push_back("clock bound");
@@ -224,7 +286,7 @@ int main(int argc, char** argv) {
   if (command == "nodes" && args.size() == 2) return Nodes(stub.get());
   if (command == "paths" && args.size() == 2) return Paths(stub.get());
   if (command == "path" && args.size() == 4) return Path(stub.get(), arg(2), arg(3));
-  if (command == "hops" && args.size() <= 3) return Hops(stub.get(), arg(2));
+  if (command == "hops" && args.size() <= 4) return Hops(stub.get(), arg(2), arg(3));
   if (command == "trace" && args.size() == 3) return Trace(stub.get(), arg(2));
   std::fprintf(stderr, "hoplat: bad command line\n%s\n", kUsage);
   return 2;

@@ -22,23 +22,24 @@ for n in h1 r1 r2 r3 h2; do ip netns add $n; ip -n $n link set lo up; done
 link() { ip -n "$1" link add "$2" type veth peer name "$4" netns "$3"; }
 link h1 eth0 r1 r1-h1; link r1 r1-r2 r2 r2-r1; link r2 r2-r3 r3 r3-r2; link h2 eth0 r3 r3-h2
 addr() { ip -n "$1" addr add "$3" dev "$2"; ip -n "$1" addr add "$4" dev "$2" nodad; }
-addr h1 eth0 192.0.2.2/26 2001:db8:1::2/64;       addr r1 r1-h1 192.0.2.1/26 2001:db8:1::1/64
-addr r1 r1-r2 198.51.100.1/26 2001:db8:2::1/64;   addr r2 r2-r1 198.51.100.2/26 2001:db8:2::2/64
-addr r2 r2-r3 198.51.100.65/26 2001:db8:3::1/64;  addr r3 r3-r2 198.51.100.66/26 2001:db8:3::2/64
-addr r3 r3-h2 203.0.113.1/26 2001:db8:4::1/64;    addr h2 eth0 203.0.113.2/26 2001:db8:4::2/64
+# The compose lab's addresses (docker-compose.yml), link by link.
+addr h1 eth0 192.0.2.2/26 2001:db8:1::2/64;       addr r1 r1-h1 192.0.2.3/26 2001:db8:1::3/64
+addr r1 r1-r2 198.51.100.2/26 2001:db8:2::2/64;   addr r2 r2-r1 198.51.100.3/26 2001:db8:2::3/64
+addr r2 r2-r3 198.51.100.66/26 2001:db8:3::66/64; addr r3 r3-r2 198.51.100.67/26 2001:db8:3::67/64
+addr r3 r3-h2 203.0.113.2/26 2001:db8:4::2/64;    addr h2 eth0 203.0.113.3/26 2001:db8:4::3/64
 for n in h1 r1 r2 r3 h2; do
   for d in $(ip -n $n -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do ip -n $n link set "$d" up; done
 done
 for r in r1 r2 r3; do ip netns exec $r sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1; done
 route() { ip -n "$1" route add "$2" via "$3"; ip -n "$1" -6 route add "$4" via "$5"; }
-route h1 default 192.0.2.1 default 2001:db8:1::1
-route h2 default 203.0.113.1 default 2001:db8:4::1
-route r1 default 198.51.100.2 default 2001:db8:2::2
-route r3 default 198.51.100.65 default 2001:db8:3::1
-route r2 192.0.2.0/26 198.51.100.1 2001:db8:1::/64 2001:db8:2::1
-route r2 203.0.113.0/26 198.51.100.66 2001:db8:4::/64 2001:db8:3::2
-ip netns exec h1 ping -c 1 -W 5 203.0.113.2 >/dev/null 2>&1 || lab_fail "h1 cannot reach h2"
-ip netns exec h1 ping -6 -c 1 -W 5 2001:db8:4::2 >/dev/null 2>&1 || lab_fail "h1 cannot reach h2 over IPv6"
+route h1 default 192.0.2.3 default 2001:db8:1::3
+route h2 default 203.0.113.2 default 2001:db8:4::2
+route r1 default 198.51.100.3 default 2001:db8:2::3
+route r3 default 198.51.100.66 default 2001:db8:3::66
+route r2 192.0.2.0/26 198.51.100.2 2001:db8:1::/64 2001:db8:2::2
+route r2 203.0.113.0/26 198.51.100.67 2001:db8:4::/64 2001:db8:3::67
+ip netns exec h1 ping -c 1 -W 5 203.0.113.3 >/dev/null 2>&1 || lab_fail "h1 cannot reach h2"
+ip netns exec h1 ping -6 -c 1 -W 5 2001:db8:4::3 >/dev/null 2>&1 || lab_fail "h1 cannot reach h2 over IPv6"
 tc -n r2 qdisc add dev r2-r3 root netem delay "${delay}ms" limit 100000
 
 progress "agents r1 r2 r3 -> collector 10.0.2.2:$port"
@@ -57,13 +58,13 @@ ip netns exec h2 iperf3 -s -D >/dev/null 2>&1
 i=0; until ip netns exec h2 grep -q ':1451 00000000:0000 0A' /proc/net/tcp6 /proc/net/tcp 2>/dev/null; do
   i=$((i + 1)); [ $i -gt 200 ] && break; sleep 0.05; done
 count=$((secs * 10))
-ip netns exec h1 ping -c $count -i 0.1 -W 5 203.0.113.2 >/tmp/ping4 2>&1 &
+ip netns exec h1 ping -c $count -i 0.1 -W 5 203.0.113.3 >/tmp/ping4 2>&1 &
 p4=$!
-ip netns exec h1 ping -6 -c $count -i 0.1 -W 5 2001:db8:4::2 >/tmp/ping6 2>&1 &
+ip netns exec h1 ping -6 -c $count -i 0.1 -W 5 2001:db8:4::3 >/tmp/ping6 2>&1 &
 p6=$!
-ip netns exec h1 iperf3 -c 203.0.113.2 -t "$secs" -b 20M >/tmp/iperf-tcp 2>&1 || echo "HOPLAT_INFO iperf3 TCP failed"
-ip netns exec h1 iperf3 -c 2001:db8:4::2 -u -b 5M -t "$secs" >/tmp/iperf-udp 2>&1 || echo "HOPLAT_INFO iperf3 UDP failed"
-ip netns exec h1 iperf3 -c 203.0.113.2 -R -t "$secs" -b 20M >/tmp/iperf-rev 2>&1 || echo "HOPLAT_INFO iperf3 TCP reverse failed"
+ip netns exec h1 iperf3 -c 203.0.113.3 -t "$secs" -b 20M >/tmp/iperf-tcp 2>&1 || echo "HOPLAT_INFO iperf3 TCP failed"
+ip netns exec h1 iperf3 -c 2001:db8:4::3 -u -b 5M -t "$secs" >/tmp/iperf-udp 2>&1 || echo "HOPLAT_INFO iperf3 UDP failed"
+ip netns exec h1 iperf3 -c 203.0.113.3 -R -t "$secs" -b 20M >/tmp/iperf-rev 2>&1 || echo "HOPLAT_INFO iperf3 TCP reverse failed"
 wait $p4 $p6
 for f in ping4 ping6; do echo "HOPLAT_INFO $f: $(grep -E 'packets|round-trip' /tmp/$f | tr '\n' ' ')"; done
 for f in iperf-tcp iperf-udp iperf-rev; do

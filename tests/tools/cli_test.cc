@@ -1,0 +1,150 @@
+// The real `hoplat` binary against a collector with known traffic: its
+// --json output is the Query API's answer (what grpcurl prints), its tables
+// show the same figures, `hops FROM TO` keeps the path's hops in order, and
+// an unreachable collector is one clear line and a non-zero exit.
+#include <sys/wait.h>
+
+#include <cstdio>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "google/protobuf/util/time_util.h"
+#include "tests/collector/collector_fixture.h"
+#include "tools/cli_format.h"
+
+namespace hoplat::testing {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+using google::protobuf::util::TimeUtil;
+
+struct CliRun {
+  int rc;
+  std::string out;  // stdout and stderr
+};
+
+CliRun Hoplat(const std::string& args) {
+  const std::string command = absl::StrCat(HOPLAT_CLI_BINARY, " ", args, " 2>&1");
+  FILE* p = popen(command.c_str(), "r");
+  CliRun run{-1, ""};
+  if (p == nullptr) return run;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) run.out.append(buf, n);
+  const int status = pclose(p);
+  run.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+class CliTest : public CollectorTest {
+ protected:
+  void SetUp() override {
+    StartCollector();
+    // r1 -> r2 -> r3: hops 1 ms and 20 ms, residences 10/20/30 us.
+    std::vector<std::vector<Observation>> per(3);
+    for (int i = 0; i < 1000; ++i) {
+      const Crossing c = Cross(TestHash(i), kT0 + static_cast<uint64_t>(i) * 1'000'000,
+                               {10'000, 20'000, 30'000}, {1'000'000, 20'000'000 + i * 1000});
+      for (int r = 0; r < 3; ++r) per[r].push_back(c.per_router[r]);
+    }
+    for (int r = 0; r < 3; ++r) {
+      auto client = Client("r" + std::to_string(r + 1), 1000);
+      ASSERT_TRUE(client->Connect().ok());
+      ASSERT_TRUE(client->Send(Batch(1, per[r])).ok());
+      ASSERT_TRUE(client->Flush(absl::Seconds(30)).ok());
+      ASSERT_TRUE(client->Close().ok());
+    }
+    ASSERT_TRUE(collector_->Sync().ok());
+    // The CLI's range: --until the traffic's end plus a minute, --since 1h.
+    until_ = absl::FromUnixNanos(static_cast<int64_t>(kT0)) + absl::Minutes(2);
+    *range_.mutable_end() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(until_));
+    *range_.mutable_start() =
+        TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(until_ - absl::Hours(1)));
+  }
+  std::string Flags() const {
+    return absl::StrCat("--collector ", collector_->target(), " --since 1h --until ",
+                        absl::FormatTime(absl::RFC3339_full, until_, absl::UTCTimeZone()));
+  }
+  template <typename Message>
+  Message ParseJson(const std::string& json) {
+    Message m;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &m).ok()) << json;
+    return m;
+  }
+
+  absl::Time until_;
+  v1::TimeRange range_;
+};
+
+TEST_F(CliTest, JsonIsTheApiAnswerAndTablesShowTheSameFigures) {
+  v1::PathLatencyRequest req;
+  req.set_from_node("r1");
+  req.set_to_node("r3");
+  *req.mutable_range() = range_;
+  v1::PathLatencyResponse api;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(query_->PathLatency(&ctx, req, &api).ok());
+  ASSERT_EQ(api.latency().count(), 1000u);
+
+  const CliRun json = Hoplat(Flags() + " --json path r1 r3");
+  ASSERT_EQ(json.rc, 0) << json.out;
+  EXPECT_TRUE(MessageDifferencer::Equals(ParseJson<v1::PathLatencyResponse>(json.out), api))
+      << json.out << "\nvs\n" << api.DebugString();
+
+  const CliRun table = Hoplat(Flags() + " path r1 r3");
+  ASSERT_EQ(table.rc, 0) << table.out;
+  for (const google::protobuf::Duration* d :
+       {&api.latency().min(), &api.latency().p50(), &api.latency().p99(), &api.latency().max()}) {
+    EXPECT_TRUE(absl::StrContains(table.out, FormatDuration(*d))) << table.out;
+  }
+  EXPECT_TRUE(absl::StrContains(table.out, "clock error bound: " +
+                                               FormatDuration(api.clock_error_bound())))
+      << table.out;
+}
+
+TEST_F(CliTest, HopsFromToKeepsThePathsHopsInOrder) {
+  v1::HopLatencyRequest req;
+  *req.mutable_range() = range_;
+  v1::HopLatencyResponse api;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(query_->HopLatency(&ctx, req, &api).ok());
+
+  const CliRun r2r3 = Hoplat(Flags() + " --json hops r2 r3");
+  ASSERT_EQ(r2r3.rc, 0) << r2r3.out;
+  const auto segment = ParseJson<v1::HopLatencyResponse>(r2r3.out);
+  ASSERT_EQ(segment.hops_size(), 1);
+  EXPECT_EQ(segment.hops(0).from_node(), "r2");
+  EXPECT_EQ(segment.hops(0).to_node(), "r3");
+  for (const v1::HopSummary& h : api.hops()) {
+    if (h.from_node() == "r2") EXPECT_TRUE(MessageDifferencer::Equals(segment.hops(0), h));
+  }
+  ASSERT_EQ(segment.residences_size(), 2);
+  EXPECT_EQ(segment.residences(0).node(), "r2");
+  EXPECT_EQ(segment.residences(1).node(), "r3");
+
+  const CliRun whole = Hoplat(Flags() + " hops r1 r3");
+  ASSERT_EQ(whole.rc, 0) << whole.out;
+  const size_t first = whole.out.find("r1 > r2"), second = whole.out.find("r2 > r3");
+  EXPECT_NE(first, std::string::npos) << whole.out;
+  EXPECT_NE(second, std::string::npos) << whole.out;
+  EXPECT_LT(first, second) << "path order";
+
+  const CliRun none = Hoplat(Flags() + " hops r3 r1");
+  EXPECT_EQ(none.rc, 0);
+  EXPECT_TRUE(absl::StrContains(none.out, "no packet went from r3 to r1")) << none.out;
+}
+
+TEST(CliErrorsTest, UnreachableCollectorIsOneLineAndFails) {
+  const CliRun r = Hoplat("--collector 127.0.0.1:1 --timeout 2s nodes");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_TRUE(absl::StartsWith(r.out, "hoplat: cannot reach the collector at 127.0.0.1:1")) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  const CliRun bad = Hoplat("frobnicate");
+  EXPECT_EQ(bad.rc, 2);
+}
+
+}  // namespace
+}  // namespace hoplat::testing
