@@ -38,7 +38,9 @@ int ParseCounters(nl_msg* msg, void* arg) {
   auto get = [&](int a) -> uint64_t { return attrs[a] ? nla_get_u64(attrs[a]) : 0; };
   out->set_packets_seen(get(HOPLAT_A_PACKETS_SEEN));
   out->set_packets_sampled(get(HOPLAT_A_PACKETS_SAMPLED));
-  out->set_ring_drops(get(HOPLAT_A_RING_DROPS) + get(HOPLAT_A_NO_READER));
+  out->set_ring_drops(get(HOPLAT_A_RING_DROPS));
+  out->set_no_reader(get(HOPLAT_A_NO_READER));
+  out->set_records_read(get(HOPLAT_A_RECORDS_READ));
   out->set_parse_errors(get(HOPLAT_A_PARSE_ERRORS));
   out->set_unmatched(get(HOPLAT_A_UNMATCHED));
   return NL_OK;

@@ -101,15 +101,17 @@ int Nodes(v1::Query::Stub* q) {
   v1::ListNodesResponse r;
   if (grpc::Status s = q->ListNodes(&ctx, v1::ListNodesRequest(), &r); !s.ok()) return FailRpc(s);
   if (absl::GetFlag(FLAGS_json)) return PrintJson(r);
+  // Losses, each where it happened: the module's ring full, nobody reading
+  // the device, the agent's spool full.
   hoplat::Table t({"node", "connected", "last seen", "clock", "stored", "late", "ring drops",
-                   "spool lost"});
+                   "no reader", "spool lost"});
   for (const v1::Node& n : r.nodes()) {
     t.Add({n.node_id(), n.connected() ? "yes" : "no", Ago(n.last_seen()),
            n.clock().synchronized()
                ? absl::StrCat("sync ±", absl::FormatDuration(absl::Nanoseconds(n.clock().estimated_error_ns())))
                : "NOT SYNC",
            absl::StrCat(n.observations_stored()), absl::StrCat(n.late_observations()),
-           absl::StrCat(n.module().ring_drops()),
+           absl::StrCat(n.module().ring_drops()), absl::StrCat(n.module().no_reader()),
            absl::StrCat(n.agent().spool_dropped_observations())});
   }
   std::cout << t.Render();
