@@ -22,13 +22,19 @@ Agent::Agent(AgentOptions options, RecordSource* source)
       // Sequence numbers from the clock: unique across restarts of the agent
       // (a restarted agent must not reuse a number the collector has seen).
       next_seq_(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))),
-      backoff_(options_.initial_backoff) {}
+      backoff_(options_.initial_backoff) {
+  // After the spool's newest, even if the clock stepped back meanwhile: the
+  // spool releases by "acknowledged up to seq", which needs order.
+  if (options_.spool != nullptr) next_seq_ = std::max(next_seq_, options_.spool->last_seq() + 1);
+}
 
 v1::AgentCounters Agent::counters() const {
   v1::AgentCounters c;
   c.set_records_read(records_read_.load());
   c.set_batches_sent(batches_sent_.load());
   c.set_batches_acked(client_.acked_batches());
+  c.set_rejected_batches(rejected_batches_.load());
+  c.set_rejected_observations(rejected_observations_.load());
   if (options_.spool != nullptr) {
     c.set_spooled_batches(options_.spool->batches());
     c.set_spool_bytes(options_.spool->bytes());
@@ -38,10 +44,23 @@ v1::AgentCounters Agent::counters() const {
   return c;
 }
 
+void Agent::CountRejected() {
+  for (const IngestClient::Rejected& r : client_.TakeRejected()) {
+    Logf("collector refused batch %d (%d observations) for good, dropped: %s", r.seq,
+         r.observations, r.reason);
+    ++rejected_batches_;
+    rejected_observations_ += r.observations;
+    if (options_.spool != nullptr) options_.spool->Discard(r.seq);
+  }
+}
+
 void Agent::Park() {
+  // Ends the stream first, so that no ack arrives after the release below.
+  std::vector<v1::ObservationBatch> unacked = client_.TakeUnacked();
+  CountRejected();
   options_.spool->Release(client_.last_acked_seq());
   // Batches sent from the spool are still there (Append keeps them as they are).
-  for (v1::ObservationBatch& b : client_.TakeUnacked()) {
+  for (v1::ObservationBatch& b : unacked) {
     if (absl::Status s = options_.spool->Append(b); !s.ok()) Logf("spool: %s", s.message());
   }
   options_.spool->Unsend();
@@ -50,7 +69,9 @@ void Agent::Park() {
 void Agent::TryConnect(absl::Time now) {
   static thread_local std::mt19937_64 rng(std::random_device{}());
   if (client_.connected() || now < next_attempt_) return;
-  if (client_.Connect().ok()) {
+  const absl::Status connected = client_.Connect();
+  CountRejected();
+  if (connected.ok()) {
     backoff_ = options_.initial_backoff;
     return;
   }
@@ -101,6 +122,7 @@ absl::Status Agent::Reconnect(absl::Time deadline) {
   static thread_local std::mt19937_64 rng(std::random_device{}());
   for (;;) {
     absl::Status s = client_.Connect();  // resends everything unacknowledged
+    CountRejected();
     if (s.ok()) {
       backoff_ = options_.initial_backoff;
       return s;
@@ -178,34 +200,46 @@ absl::Status Agent::Run() {
   const absl::Time deadline = absl::Now() + options_.drain_timeout;
   if (batcher.size() > 0) Deliver(batcher.Take(next_seq_++));
   if (options_.spool != nullptr) {
-    while (absl::Now() < deadline && options_.spool->has_unsent()) {
+    // Until everything is acknowledged or the deadline: a stream that
+    // breaks meanwhile parks its batches and the drain starts again.
+    bool reported = false;
+    while (absl::Now() < deadline) {
       TryConnect(absl::Now());
       DrainSpool();
       if (!client_.connected()) {
         absl::SleepFor(std::min(absl::Milliseconds(50), deadline - absl::Now()));  // backoff pacing
+        continue;
+      }
+      if (options_.spool->has_unsent()) continue;
+      if (!reported) MaybeReport(absl::Now(), true);
+      reported = true;
+      if (client_.Flush(deadline - absl::Now()).ok()) {
+        options_.spool->Release(client_.last_acked_seq());
+        if (options_.spool->empty()) break;
+      } else if (!client_.connected()) {
+        Park();
+        reported = false;
       }
     }
+    if (options_.spool->empty() && client_.connected()) {
+      client_.Close().IgnoreError();  // a clean end: the final report is read first
+    } else {
+      Park();  // whatever is still unacknowledged waits on disk for the next start
+    }
+    CountRejected();
+    if (!options_.spool->empty()) {
+      Logf("%d batches wait in the spool for the collector", options_.spool->batches());
+    }
+    return status;
   }
   MaybeReport(absl::Now(), true);
   for (;;) {
     absl::Status flushed = client_.Flush(deadline - absl::Now());
     if (flushed.ok() || absl::Now() >= deadline) {
-      if (!flushed.ok() && status.ok() && options_.spool == nullptr) status = flushed;
-      break;
-    }
-    if (options_.spool != nullptr) {
-      Park();
+      if (!flushed.ok() && status.ok()) status = flushed;
       break;
     }
     if (!Reconnect(deadline).ok()) continue;
-  }
-  if (options_.spool != nullptr) {
-    Park();  // whatever is still unacknowledged waits on disk for the next start
-    if (!options_.spool->empty()) {
-      Logf("%d batches wait in the spool for the collector", options_.spool->batches());
-    }
-    client_.Close().IgnoreError();
-    return status;
   }
   client_.Close().IgnoreError();  // the acks are what counts, checked below
   if (status.ok() && client_.unacked_batches() > 0) {

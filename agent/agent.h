@@ -53,6 +53,7 @@ class Agent {
   void TryConnect(absl::Time now);
   void DrainSpool();
   void Park();  // the stream broke: unacknowledged batches go to the spool
+  void CountRejected();  // batches the collector refused for good
 
   absl::Time next_attempt_ = absl::InfinitePast();
 
@@ -66,6 +67,8 @@ class Agent {
 
   std::atomic<uint64_t> records_read_{0};
   std::atomic<uint64_t> batches_sent_{0};
+  std::atomic<uint64_t> rejected_batches_{0};
+  std::atomic<uint64_t> rejected_observations_{0};
 };
 
 }  // namespace hoplat

@@ -264,10 +264,15 @@ int main(int argc, char** argv) {
   }
 
   hoplat::Agent agent(options, source.get());
+  // Set once Run() returns: a late SIGHUP must not touch what main() is
+  // tearing down.
+  std::atomic<bool> finished{false};
   std::thread([&] {
+    bool stopping = false;
     for (;;) {
       int sig;
       sigwait(&signals, &sig);
+      if (finished.load()) return;
       if (sig == SIGHUP) {
         if (config_file == nullptr) {
           hoplat::Logf("SIGHUP: no --config file to re-read");
@@ -276,17 +281,32 @@ int main(int argc, char** argv) {
         }
         continue;
       }
-      hoplat::Logf("signal %d: delivering what is held, then exiting", sig);
+      if (stopping) {  // a second SIGINT/SIGTERM: do not wait for the drain
+        hoplat::Logf("signal %d again: exiting now; the spool keeps what it holds", sig);
+        _exit(1);
+      }
+      stopping = true;
+      hoplat::Logf("signal %d: delivering what is held (again to exit at once)", sig);
       agent.Stop();
-      return;
     }
   }).detach();
 
   hoplat::Logf("node %s -> collector %s", options.client.node_id, options.client.target);
-  const absl::Status status = agent.Run();
+  absl::Status status = agent.Run();
+  finished.store(true);
   const hoplat::v1::AgentCounters c = agent.counters();
   hoplat::Logf("read %d records, sent %d batches, %d acknowledged", c.records_read(),
                c.batches_sent(), c.batches_acked());
   if (!status.ok()) return Fail(std::string(status.message()));
+  // A replay is done only once all of it is stored.
+  if (!absl::GetFlag(FLAGS_replay).empty()) {
+    if (spool != nullptr && !spool->empty()) {
+      return Fail(std::to_string(spool->batches()) + " batches of the replay wait in the spool " +
+                  "(the collector is away): run again to deliver them");
+    }
+    if (c.rejected_batches() > 0) {
+      return Fail(std::to_string(c.rejected_batches()) + " batches were refused by the collector");
+    }
+  }
   return 0;
 }

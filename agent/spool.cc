@@ -134,6 +134,11 @@ void Spool::Remove(std::map<uint64_t, std::pair<uint64_t, uint64_t>>::iterator i
   files_.erase(it);
 }
 
+void Spool::Discard(uint64_t seq) {
+  auto it = files_.find(seq);
+  if (it != files_.end()) Remove(it);
+}
+
 void Spool::Release(uint64_t seq) {
   while (!files_.empty() && files_.begin()->first <= seq) Remove(files_.begin());
 }

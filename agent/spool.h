@@ -40,6 +40,10 @@ class Spool {
   void Release(uint64_t seq);
   // The stream broke: whatever was sent and not acknowledged is sent again.
   void Unsend() { sent_through_ = 0; }
+  // The collector refused this batch for good: it leaves (counted by the caller).
+  void Discard(uint64_t seq);
+  // The newest batch's seq (0 if empty): a restarted agent numbers after it.
+  uint64_t last_seq() const { return files_.empty() ? 0 : files_.rbegin()->first; }
 
   uint64_t dropped_batches() const { return dropped_batches_; }
   uint64_t dropped_observations() const { return dropped_observations_; }

@@ -171,7 +171,10 @@ class IngestService::Reactor final
   // Runs outside mu_; node_id and node are fixed once streaming.
   absl::Status BuildJob(const v1::ObservationBatch& batch, int64_t node_id,
                         const std::string& node, BatchJob* job) {
-    if (absl::Status s = ObservationsFromBatch(batch, &job->observations); !s.ok()) return s;
+    if (absl::Status s = ObservationsFromBatch(batch, &job->observations); !s.ok()) {
+      // "batch N ...": the agent drops a batch refused for good by its seq.
+      return absl::Status(s.code(), absl::StrCat("batch ", batch.seq(), ": ", s.message()));
+    }
     if (absl::Status s = Validate(batch, job->observations); !s.ok()) return s;
     job->node_id = node_id;
     job->node_name = node;

@@ -3,7 +3,9 @@
 #include <chrono>
 #include <iterator>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace hoplat {
 
@@ -159,7 +161,33 @@ absl::Status IngestClient::Finish() {
     if (!protocol_error_.empty()) return absl::InternalError(protocol_error_);
   }
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  const absl::Status result(static_cast<absl::StatusCode>(status.error_code()),
+                            status.error_message());
+  NoteRejection(result);
+  return result;
+}
+
+void IngestClient::NoteRejection(const absl::Status& status) {
+  if (!absl::IsInvalidArgument(status) && !absl::IsDataLoss(status)) return;
+  absl::string_view message = status.message();
+  uint64_t seq;
+  if (!absl::ConsumePrefix(&message, "batch ")) return;
+  const size_t end = message.find_first_not_of("0123456789");
+  if (end == 0 || !absl::SimpleAtoi(message.substr(0, end), &seq)) return;
+  absl::MutexLock lock(&mu_);
+  for (auto it = unacked_.begin(); it != unacked_.end(); ++it) {
+    if (it->seq() != seq) continue;
+    rejected_.push_back({seq, static_cast<uint64_t>(it->hash_size()), std::string(status.message())});
+    unacked_.erase(it);
+    return;
+  }
+}
+
+std::vector<IngestClient::Rejected> IngestClient::TakeRejected() {
+  absl::MutexLock lock(&mu_);
+  std::vector<Rejected> out;
+  out.swap(rejected_);
+  return out;
 }
 
 absl::Status IngestClient::Close() {
@@ -170,7 +198,14 @@ absl::Status IngestClient::Close() {
 
 void IngestClient::Abort() {
   if (!stream_) return;
-  context_->TryCancel();
+  bool ended;
+  {
+    absl::MutexLock lock(&mu_);
+    ended = broken_;
+  }
+  // A stream the collector already ended keeps its status (a refused
+  // batch is named there); cancelling would replace it with CANCELLED.
+  if (!ended) context_->TryCancel();
   Finish().IgnoreError();
 }
 

@@ -65,6 +65,17 @@ class IngestClient {
   std::vector<v1::ObservationBatch> TakeUnacked();
   bool connected() const;
 
+  // Batches the collector refused for good (it ended a stream with
+  // INVALID_ARGUMENT or DATA_LOSS naming the batch: resending cannot help).
+  // They are taken out of the unacknowledged ones, never resent, and wait
+  // here for the caller to count and log.
+  struct Rejected {
+    uint64_t seq;
+    uint64_t observations;
+    std::string reason;
+  };
+  std::vector<Rejected> TakeRejected();
+
   const v1::Welcome& welcome() const { return welcome_; }
   uint64_t acked_batches() const;
   // The newest acknowledged batch's seq (acks come in the order sent); 0 before any.
@@ -76,6 +87,7 @@ class IngestClient {
   void ReadAcks();
   absl::Status StreamStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Finish();
+  void NoteRejection(const absl::Status& status);
 
   const IngestClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -93,6 +105,7 @@ class IngestClient {
   std::string protocol_error_ ABSL_GUARDED_BY(mu_);
   uint64_t acked_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t last_acked_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<Rejected> rejected_ ABSL_GUARDED_BY(mu_);
   uint64_t duplicates_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

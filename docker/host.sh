@@ -5,7 +5,7 @@
 # PEER (IPv4), PEER6 (IPv6).
 set -eu
 echo "$ROUTES" | tr ';' '\n' | while read -r route; do
-  [ -n "$route" ] && ip route replace $route
+  if [ -n "$route" ]; then ip route replace $route; fi
 done
 if [ "${ROLE:-sink}" = sink ]; then
   exec iperf3 -s

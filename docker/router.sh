@@ -4,7 +4,7 @@
 # address on the link to delay), NETEM_DELAY (e.g. 20ms), COLLECTOR.
 set -eu
 echo "$ROUTES" | tr ';' '\n' | while read -r route; do
-  [ -n "$route" ] && ip route replace $route
+  if [ -n "$route" ]; then ip route replace $route; fi
 done
 if [ -n "${NETEM_TO:-}" ]; then
   dev=$(ip route get "$NETEM_TO" | sed -n 's/.* dev \([^ ]*\).*/\1/p')

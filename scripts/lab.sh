@@ -13,7 +13,9 @@ Usage: scripts/lab.sh [options]
   --seconds N        traffic time of each kind (ping, TCP, UDP, TCP back; default 10)
   --port PORT        port of the collector started on 127.0.0.1 (default 50051)
   --collector ADDR   use this running collector instead of starting one
-  --keep             leave the collector running afterwards (for grpcurl, hoplat)
+  --no-keep          stop the collector at the end (by default it keeps running,
+                     for hoplat and grpcurl, until the next run or --stop)
+  --stop             stop the collector a previous run left, and exit
   --prebuilt DIR     use the build in DIR: install nothing, build nothing
   -h, --help         this text
 Needs: Debian bookworm, root (or sudo) for the first run's package install.
@@ -23,7 +25,7 @@ EOT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-delay=20 seconds=10 port=50051 collector="" keep=0 prebuilt=""
+delay=20 seconds=10 port=50051 collector="" keep=1 prebuilt="" stop_only=0
 while [ $# -gt 0 ]; do
   case $1 in
     --delay) delay=${2:?}; shift 2 ;;
@@ -31,6 +33,8 @@ while [ $# -gt 0 ]; do
     --port) port=${2:?}; shift 2 ;;
     --collector) collector=${2:?}; shift 2 ;;
     --keep) keep=1; shift ;;
+    --no-keep) keep=0; shift ;;
+    --stop) stop_only=1; shift ;;
     --prebuilt) prebuilt=${2:?}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "lab.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -39,7 +43,21 @@ done
 case $delay$seconds in *[!0-9]*) echo "lab.sh: --delay and --seconds take whole numbers" >&2; exit 2 ;; esac
 [ "$seconds" -ge 1 ] || { echo "lab.sh: --seconds must be at least 1" >&2; exit 2; }
 
-labdir=$(mktemp -d /tmp/hoplat-lab.XXXXXX)
+# The lab's collector: database, logs, pid. A previous run's collector
+# (left running for queries) is stopped first: it holds the port.
+labdir=${HOPLAT_LAB_DIR:-/tmp/hoplat-lab}
+mkdir -p "$labdir"
+stop_previous() {
+  local old
+  old=$(cat "$labdir/collector.pid" 2>/dev/null || true)
+  if [ -n "$old" ] && grep -qa hoplat-collector "/proc/$old/cmdline" 2>/dev/null; then
+    kill "$old"
+    while kill -0 "$old" 2>/dev/null; do sleep 0.1; done
+    echo "stopped the previous lab collector (pid $old)"
+  fi
+  rm -f "$labdir/collector.pid"
+}
+if [ "$stop_only" = 1 ]; then stop_previous; exit 0; fi
 # One progress line, rewritten in place on a terminal.
 if [ -t 1 ]; then
   step() { printf '\r\033[K[lab %s] %s' "$(date +%T)" "$*"; }
@@ -65,11 +83,17 @@ hoplat() { "$bin/tools/hoplat" --collector "$addr" "$@"; }
 pid=""
 if [ -z "$collector" ]; then
   addr=127.0.0.1:$port
+  stop_previous >/dev/null
+  rm -f "$labdir"/hoplat.db*
   step "starting the collector on $addr"
+  # All its output to the log: it may outlive this script (and a pipe after it).
   "$bin/collector/hoplat-collector" --listen "$addr" --db "$labdir/hoplat.db" \
-    2>"$labdir/collector.log" &
+    </dev/null >"$labdir/collector.log" 2>&1 &
   pid=$!
-  if [ "$keep" = 0 ]; then trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT; fi
+  echo $pid >"$labdir/collector.pid"
+  # Stopped on failure, and at the end with --no-keep.
+  finished=0
+  trap 'if [ "$finished" = 0 ] || [ "$keep" = 0 ]; then kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$labdir/collector.pid"; fi' EXIT
   for _ in $(seq 100); do
     hoplat --timeout 1s nodes >/dev/null 2>&1 && break
     kill -0 $pid 2>/dev/null || { cat "$labdir/collector.log" >&2; die "the collector did not start"; }
@@ -101,7 +125,7 @@ wait $vm || { done_steps; cat "$labdir/vm.log"; die "the lab guest failed (seria
 step "correlating"
 last="" same=0
 for _ in $(seq 120); do
-  now=$(hoplat hops 2>/dev/null | awk '$2 == ">" { print $1, $3, $4 }' | tr '\n' ' ')
+  now=$(hoplat hops 2>/dev/null | awk '$2 == ">" { print $1, $3, $4 }' | tr '\n' ' ' || true)
   if [ -n "$now" ] && [ "$now" = "$last" ]; then same=$((same + 1)); else same=0; fi
   [ $same -ge 2 ] && break
   last=$now
@@ -121,7 +145,7 @@ hoplat path r1 r3
 echo; echo "== path latency r3 -> r1 (h2 -> h1: no delay added) =="
 hoplat path r3 r1
 echo; echo "== per hop, and residence in each router =="; hoplat hops
-slowest=$(hoplat paths | awk '/^r1 > r2 > r3 / { print $NF }')
+slowest=$(hoplat paths | awk '/^r1 > r2 > r3 / { print $NF }' || true)
 if [ -n "$slowest" ]; then echo; echo "== the slowest packet r1 -> r3 =="; hoplat trace "$slowest"; fi
 
 cat <<EOT
@@ -134,7 +158,8 @@ The same questions with grpcurl (server reflection is on):
   grpcurl -plaintext $addr hoplat.v1.Query/ListPaths
 EOT
 if [ -n "$pid" ] && [ "$keep" = 1 ]; then
-  echo "The collector keeps running (pid $pid); stop it with: kill $pid"
+  echo "The collector keeps running (pid $pid) for these; scripts/lab.sh --stop stops it."
 elif [ -n "$pid" ]; then
-  echo "(the collector stops now; --keep leaves it running)"
+  echo "(the collector stops now)"
 fi
+finished=1

@@ -126,10 +126,11 @@ TEST_F(AgentProcessTest, KilledAgentDeliversItsSpoolOnceAfterRestart) {
     EXPECT_EQ(collector->Wait(), 86);
     EXPECT_EQ(agent->Kill(), 128 + SIGKILL);
   }
+  // Batches 3..10 were never committed (some sent, maybe all): every one
+  // is still on disk.
   const std::vector<uint64_t> left = Spooled();
-  ASSERT_FALSE(left.empty());
-  EXPECT_LE(left.front(), spooled[2]) << "a batch sent but never committed left the spool";
-  EXPECT_EQ(left.back(), spooled.back());
+  EXPECT_TRUE(std::includes(left.begin(), left.end(), spooled.begin() + 2, spooled.end()))
+      << "a batch sent but never committed left the spool: " << left.size() << " left";
 
   // Life 3: both come back; the agent drains its spool and exits.
   std::unique_ptr<Subprocess> collector = StartCollector();
@@ -158,9 +159,15 @@ TEST_F(AgentProcessTest, CollectorKilledMidStreamThenRestartedLosesNothing) {
 
   std::unique_ptr<Subprocess> collector = StartCollector();
   std::unique_ptr<Subprocess> agent = StartAgent(fifo);
-  // Close-on-exec: the collector started below must not hold the pipe open.
-  const int fd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);  // once the agent has it open
-  ASSERT_GE(fd, 0);
+  // Once the agent has it open (non-blocking: ENXIO until then, so a dead
+  // agent fails the test instead of hanging it). Close-on-exec: the
+  // collector started below must not hold the pipe open.
+  int fd = -1;
+  ASSERT_TRUE(WaitFor([&] {
+    fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    return fd >= 0;
+  }));
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   feed(fd, 0, 5'000);
   ASSERT_TRUE(WaitFor([&] { return Stored() == 5'000; })) << Stored();
   EXPECT_EQ(collector->Kill(), 128 + SIGKILL);

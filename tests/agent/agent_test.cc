@@ -136,6 +136,39 @@ TEST_F(AgentTest, CollectorRestartedMidStreamLosesNothing) {
   EXPECT_EQ(r2->observations_stored(), records.size());
 }
 
+// Records 100..199 (the second batch of 100) lie 30 days before the
+// collector's clock: it refuses that batch for good.
+std::vector<hoplat_record> WithAnAbsurdBatch() {
+  std::vector<hoplat_record> records = Records(300, kT0);
+  const uint64_t month = 30ull * 24 * 3600 * 1'000'000'000;
+  for (int i = 100; i < 200; ++i) {
+    records[i].arrival_ns -= month;
+    records[i].exit_ns -= month;
+  }
+  return records;
+}
+
+TEST_F(AgentTest, BatchRefusedForGoodIsDroppedAndCountedNotResentForever) {
+  StartCollector();
+  ASSERT_TRUE(WriteReplayFile(dir_.file("rej.rec"), WithAnAbsurdBatch()).ok());
+  auto source = ReplaySource::Open(dir_.file("rej.rec"));
+  ASSERT_TRUE(source.ok());
+  AgentOptions options = Options("rj");
+  options.batch_size = 100;
+  options.client.max_in_flight = 1;
+  options.drain_timeout = absl::Seconds(30);
+  Agent agent(options, source->get());
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_EQ(agent.counters().rejected_batches(), 1u);
+  EXPECT_EQ(agent.counters().rejected_observations(), 100u);
+  ASSERT_TRUE(collector_->Sync().ok());
+  const v1::ListNodesResponse nodes = Nodes();
+  const v1::Node* rj = FindNode(nodes, "rj");
+  ASSERT_NE(rj, nullptr);
+  EXPECT_EQ(rj->observations_stored(), 200u) << "the batches before and after it";
+  EXPECT_EQ(rj->agent().rejected_batches(), 1u) << "the loss reached the collector";
+}
+
 // A port where nobody listens yet, and the options to reach it.
 class SpoolTest : public AgentTest {
  protected:
@@ -259,6 +292,29 @@ TEST_F(SpoolTest, SpooledBatchesSurviveTheAgentAndAreDeliveredOnce) {
   const v1::ListNodesResponse nodes = Nodes();
   ASSERT_NE(FindNode(nodes, "s3"), nullptr);
   EXPECT_EQ(FindNode(nodes, "s3")->observations_stored(), records.size());
+}
+
+TEST_F(SpoolTest, SpooledBatchRefusedForGoodLeavesTheSpool) {
+  ASSERT_TRUE(WriteReplayFile(dir_.file("s4.rec"), WithAnAbsurdBatch()).ok());
+  auto source = ReplaySource::Open(dir_.file("s4.rec"));
+  auto spool = Spool::Open(dir_.file("spool4"), 64 << 20);
+  ASSERT_TRUE(source.ok() && spool.ok());
+  GatedSource gated(source->get(), 300);
+  Agent agent(SpoolOptions("s4", spool->get()), &gated);
+  absl::Status result;
+  std::thread runner([&] { result = agent.Run(); });
+  gated.reached_.WaitForNotification();
+  EXPECT_EQ((*spool)->batches(), 3u);
+  StartCollectorAgain();
+  gated.open_.Notify();
+  runner.join();
+  ASSERT_TRUE(result.ok()) << result;
+  EXPECT_TRUE((*spool)->empty()) << "the refused batch is not kept for ever";
+  EXPECT_EQ(agent.counters().rejected_batches(), 1u);
+  ASSERT_TRUE(collector_->Sync().ok());
+  const v1::ListNodesResponse nodes = Nodes();
+  ASSERT_NE(FindNode(nodes, "s4"), nullptr);
+  EXPECT_EQ(FindNode(nodes, "s4")->observations_stored(), 200u);
 }
 
 TEST_F(AgentTest, StopWithTheCollectorAwayReportsWhatWasNotDelivered) {

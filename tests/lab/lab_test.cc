@@ -43,14 +43,14 @@ TEST(LabTest, NetemDelayShowsOnTheRightHopOnly) {
     if (h.from_node() == "r2" && h.to_node() == "r3") {
       EXPECT_NEAR(p50, kDelayMs, 1.0) << "the netem hop";
     } else {
-      EXPECT_LT(p50, 1.0) << hop << " carries no added delay";
+      EXPECT_LT(p50, 5.0) << hop << " carries no added delay";
     }
     ++seen;
   }
   EXPECT_EQ(seen, 4) << "r1>r2, r2>r3 and back";
   // Residence is time inside a router: netem, an egress qdisc, is not in it.
   for (const v1::ResidenceSummary& r : hops.residences()) {
-    EXPECT_LT(Ms(r.latency().p50()), 1.0) << r.node();
+    EXPECT_LT(Ms(r.latency().p50()), 5.0) << r.node();
   }
   EXPECT_EQ(collector.Stop(), 0);
 }

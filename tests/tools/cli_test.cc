@@ -23,19 +23,25 @@ using google::protobuf::util::TimeUtil;
 
 struct CliRun {
   int rc;
-  std::string out;  // stdout and stderr
+  std::string out;  // stdout
+  std::string err;  // stderr
 };
 
 CliRun Hoplat(const std::string& args) {
-  const std::string command = absl::StrCat(HOPLAT_CLI_BINARY, " ", args, " 2>&1");
+  const std::string err_file = ::testing::TempDir() + "/hoplat-cli-stderr";
+  const std::string command = absl::StrCat(HOPLAT_CLI_BINARY, " ", args, " 2>", err_file);
   FILE* p = popen(command.c_str(), "r");
-  CliRun run{-1, ""};
+  CliRun run{-1, "", ""};
   if (p == nullptr) return run;
   char buf[4096];
   size_t n;
   while ((n = fread(buf, 1, sizeof(buf), p)) > 0) run.out.append(buf, n);
   const int status = pclose(p);
   run.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (FILE* e = std::fopen(err_file.c_str(), "r")) {
+    while ((n = fread(buf, 1, sizeof(buf), e)) > 0) run.err.append(buf, n);
+    std::fclose(e);
+  }
   return run;
 }
 
@@ -140,8 +146,9 @@ TEST_F(CliTest, HopsFromToKeepsThePathsHopsInOrder) {
 TEST(CliErrorsTest, UnreachableCollectorIsOneLineAndFails) {
   const CliRun r = Hoplat("--collector 127.0.0.1:1 --timeout 2s nodes");
   EXPECT_EQ(r.rc, 1);
-  EXPECT_TRUE(absl::StartsWith(r.out, "hoplat: cannot reach the collector at 127.0.0.1:1")) << r.out;
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(absl::StartsWith(r.err, "hoplat: cannot reach the collector at 127.0.0.1:1")) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   const CliRun bad = Hoplat("frobnicate");
   EXPECT_EQ(bad.rc, 2);
 }

@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # /init of the test guest. Builds h1 -- r1 -- r2 -- h2 (the lab's topology
-# minus r3; hoplat.lab=1 runs the lab, guest-lab.sh, instead) as network namespaces joined by veth, runs the
-# scenarios, prints HOPLAT_TEST <name> PASS|FAIL lines and a final
+# minus r3; hoplat.lab=1 runs the lab, guest-lab.sh, instead) as network
+# namespaces joined by veth, runs the scenarios, prints HOPLAT_TEST <name> PASS|FAIL lines and a final
 # HOPLAT_RESULT, and powers off.
 export PATH=/sbin:/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
@@ -241,7 +241,7 @@ start_bg drain_r1 r1 drain $S
 start_bg drain_r2 r2 drain $S 2	# two threads on one file
 start_bg churn h1 churn $S
 ip netns exec h2 iperf3 -s -1 >/tmp/iperf_s 2>&1 &
-i=0; until ip netns exec h2 grep -q ':1451 00000000:0000 0A' /proc/net/tcp; do
+i=0; until ip netns exec h2 grep -qE ':1451 0+:0000 0A' /proc/net/tcp6 /proc/net/tcp 2>/dev/null; do
   i=$((i + 1)); [ $i -gt 200 ] && break; sleep 0.05; done
 ( n=0; while [ ! -e $S ]; do ip netns exec r1 "$P" counters >/dev/null || echo POLL_FAIL; n=$((n + 1)); done; echo "POLLS $n" ) >/tmp/poller 2>&1 &
 ( n=0; while [ ! -e $S ]; do ip netns add churn$n && ip netns exec churn$n "$P" counters >/dev/null; ip netns del churn$n; n=$((n + 1)); done; echo "NETNS $n" ) >/tmp/nschurn 2>&1 &
