@@ -87,7 +87,8 @@ void Agent::DrainSpool() {
   // killed is sent again by the next start.
   spool->Release(client_.last_acked_seq());
   // A window's worth per turn, so that reading the device is not held up.
-  for (int i = 0; i < options_.client.max_in_flight && client_.connected() && spool->has_unsent();
+  for (int i = 0; i < options_.client.max_in_flight && client_.connected() &&
+                  spool->has_unsent() && !client_.window_full();
        ++i) {
     const uint64_t dropped = spool->dropped_batches();
     absl::StatusOr<v1::ObservationBatch> b = spool->NextUnsent();
@@ -110,7 +111,9 @@ void Agent::Deliver(v1::ObservationBatch batch) {
     }
     return;
   }
-  if (client_.connected() && !options_.spool->has_unsent()) {
+  // A slow collector (window full) must not hold up reading: the batch
+  // waits on disk instead, and goes after the ones before it.
+  if (client_.connected() && !options_.spool->has_unsent() && !client_.window_full()) {
     if (client_.Send(std::move(batch)).ok()) return;
     Park();  // includes this batch
     return;

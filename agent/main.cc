@@ -50,7 +50,11 @@ ABSL_FLAG(uint64_t, record_count, 0, "With --record: stop after this many record
 ABSL_FLAG(uint32_t, batch_size, 4096, "Observations per batch.");
 ABSL_FLAG(absl::Duration, flush_interval, absl::Milliseconds(200),
           "Longest a record waits in a partial batch.");
-ABSL_FLAG(int32_t, max_in_flight, 8, "Batches sent but not yet acknowledged.");
+ABSL_FLAG(int32_t, max_in_flight, 8,
+          "Batches sent but not yet acknowledged; with a spool, more wait there meanwhile.");
+ABSL_FLAG(absl::Duration, ack_timeout, absl::Seconds(30),
+          "A collector that acknowledges nothing this long is taken as hung: reconnect "
+          "(and spool meanwhile).");
 ABSL_FLAG(absl::Duration, report_interval, absl::Seconds(10), "How often counters are reported.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "At SIGTERM (or the end of --replay), how long to keep trying to deliver what is "
@@ -78,6 +82,7 @@ const std::set<std::string> kSettable = {
     "collector",     "node_id",         "device",        "batch_size",   "flush_interval",
     "collector_netns",
     "max_in_flight", "report_interval", "drain_timeout", "spool_dir",    "spool_max_bytes",
+    "ack_timeout",
     "sample_one_in", "hash_key_file",   "paths"};
 // What SIGHUP applies without a restart.
 const std::set<std::string> kReloadable = {"sample_one_in", "hash_key_file", "paths"};
@@ -202,6 +207,7 @@ int main(int argc, char** argv) {
   options.client.node_id = absl::GetFlag(FLAGS_node_id).empty() ? Hostname()
                                                                  : absl::GetFlag(FLAGS_node_id);
   options.client.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
+  options.client.ack_timeout = absl::GetFlag(FLAGS_ack_timeout);
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   options.flush_interval = absl::GetFlag(FLAGS_flush_interval);
   options.report_interval = absl::GetFlag(FLAGS_report_interval);
@@ -212,6 +218,7 @@ int main(int argc, char** argv) {
   if (options.batch_size == 0 || options.batch_size > 65536) return Fail("--batch_size: 1 to 65536");
   if (options.client.max_in_flight < 1) return Fail("--max_in_flight: at least 1");
   if (options.flush_interval <= absl::ZeroDuration()) return Fail("--flush_interval: more than 0");
+  if (options.client.ack_timeout <= absl::ZeroDuration()) return Fail("--ack_timeout: more than 0");
   if (!absl::GetFlag(FLAGS_paths).empty()) {
     if (absl::StatusOr<uint32_t> p = hoplat::ParsePaths(absl::GetFlag(FLAGS_paths)); !p.ok()) {
       return Fail(std::string(p.status().message()));

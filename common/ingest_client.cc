@@ -28,6 +28,13 @@ absl::Status IngestClient::Connect() {
         absl::StrCat("collector ", options_.target, " not reachable"));
   }
   stream_ = stub_->Stream(context_.get());
+  {
+    absl::MutexLock lock(&mu_);
+    welcomed_ = false;
+    closing_ = false;
+    stop_watch_ = false;
+  }
+  watchdog_ = std::thread([this] { Watch(); });  // bounds the wait for Welcome too
   v1::IngestRequest hello;
   hello.mutable_hello()->set_node_id(options_.node_id);
   hello.mutable_hello()->set_agent_version(options_.agent_version);
@@ -43,6 +50,7 @@ absl::Status IngestClient::Connect() {
   welcome_ = response.welcome();
   {
     absl::MutexLock lock(&mu_);
+    welcomed_ = true;
     broken_ = false;
     protocol_error_.clear();
     in_flight_ = 0;
@@ -150,9 +158,50 @@ absl::Status IngestClient::Flush(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+void IngestClient::Watch() {
+  absl::MutexLock lock(&mu_);
+  const absl::Time start = absl::Now();
+  absl::Time progress_at = start;
+  uint64_t acked_seen = acked_;
+  while (!mu_.AwaitWithTimeout(absl::Condition(&stop_watch_), absl::Milliseconds(100))) {
+    const absl::Time now = absl::Now();
+    if (!welcomed_) {
+      if (now - start < options_.connect_timeout) continue;
+    } else if (acked_ != acked_seen || (in_flight_ == 0 && !closing_)) {
+      acked_seen = acked_;  // progress, or nothing to wait for
+      progress_at = now;
+      continue;
+    } else if (now - progress_at < options_.ack_timeout) {
+      continue;
+    }
+    // Hung: no Welcome, no ack, or no end of stream in time.
+    if (protocol_error_.empty()) {
+      protocol_error_ = welcomed_ ? absl::StrCat("collector acknowledged nothing for ",
+                                                 absl::FormatDuration(options_.ack_timeout))
+                                  : "collector did not answer Hello in time";
+    }
+    broken_ = true;
+    context_->TryCancel();
+    return;
+  }
+}
+
+void IngestClient::StopWatch() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_watch_ = true;
+  }
+  if (watchdog_.joinable()) watchdog_.join();
+}
+
 absl::Status IngestClient::Finish() {
+  {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;  // the watchdog bounds the wait for the end below
+  }
   if (reader_.joinable()) reader_.join();
   grpc::Status status = stream_->Finish();
+  StopWatch();
   stream_.reset();
   context_.reset();
   {
@@ -221,6 +270,11 @@ std::vector<v1::ObservationBatch> IngestClient::TakeUnacked() {
 bool IngestClient::connected() const {
   absl::MutexLock lock(&mu_);
   return stream_ != nullptr && !broken_;
+}
+
+bool IngestClient::window_full() const {
+  absl::MutexLock lock(&mu_);
+  return !broken_ && in_flight_ >= static_cast<size_t>(options_.max_in_flight);
 }
 
 uint64_t IngestClient::acked_batches() const {

@@ -24,7 +24,12 @@ struct IngestClientOptions {
   v1::ClockState clock;
   // Batches sent but not yet acknowledged before Send() blocks.
   int max_in_flight = 8;
+  // Also the longest wait for the collector's Welcome.
   absl::Duration connect_timeout = absl::Seconds(5);
+  // A collector that holds batches this long without acknowledging any (or
+  // a Close() this long without an answer) is taken as hung: the stream is
+  // torn down, and the caller reconnects or spools.
+  absl::Duration ack_timeout = absl::Seconds(30);
 };
 
 // The client side of hoplat.v1.Ingest/Stream, for one node.
@@ -43,6 +48,9 @@ class IngestClient {
 
   // Opens a stream, says Hello, waits for Welcome, resends unacknowledged batches.
   absl::Status Connect();
+
+  // True while max_in_flight batches are unacknowledged: Send() would block.
+  bool window_full() const;
 
   // Queues the batch for sending; blocks while max_in_flight are unacknowledged.
   // An error means the stream is broken: Connect() again (nothing is lost).
@@ -85,6 +93,10 @@ class IngestClient {
 
  private:
   void ReadAcks();
+  // Tears the stream down when the collector stops answering (see
+  // ack_timeout); a thread per stream.
+  void Watch();
+  void StopWatch();
   absl::Status StreamStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Finish();
   void NoteRejection(const absl::Status& status);
@@ -95,6 +107,7 @@ class IngestClient {
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::IngestRequest, v1::IngestResponse>> stream_;
   std::thread reader_;
+  std::thread watchdog_;
   v1::Welcome welcome_;
 
   mutable absl::Mutex mu_;
@@ -106,6 +119,9 @@ class IngestClient {
   uint64_t acked_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t last_acked_seq_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<Rejected> rejected_ ABSL_GUARDED_BY(mu_);
+  bool welcomed_ ABSL_GUARDED_BY(mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_watch_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t duplicates_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -317,6 +317,82 @@ TEST_F(SpoolTest, SpooledBatchRefusedForGoodLeavesTheSpool) {
   EXPECT_EQ(FindNode(nodes, "s4")->observations_stored(), 200u);
 }
 
+// A collector that hangs: it takes the stream, answers Hello (or not), then
+// reads nothing more and acknowledges nothing, like a stopped process whose
+// kernel still holds the socket.
+class HungCollector : public v1::Ingest::Service {
+ public:
+  HungCollector(int port, bool welcome) : welcome_(welcome) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials());
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~HungCollector() override { server_->Shutdown(absl::ToChronoTime(absl::Now())); }
+  grpc::Status Stream(grpc::ServerContext* ctx,
+                      grpc::ServerReaderWriter<v1::IngestResponse, v1::IngestRequest>* stream) override {
+    v1::IngestRequest hello;
+    if (stream->Read(&hello) && welcome_) {
+      v1::IngestResponse w;
+      w.mutable_welcome();
+      stream->Write(w);
+    }
+    while (!ctx->IsCancelled()) absl::SleepFor(absl::Milliseconds(10));  // hung
+    return grpc::Status::CANCELLED;
+  }
+
+ private:
+  const bool welcome_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+TEST_F(SpoolTest, HungCollectorDoesNotHoldUpReadingAndLosesNothing) {
+  for (bool welcome : {true, false}) {
+    SCOPED_TRACE(welcome ? "acknowledges nothing" : "never answers Hello");
+    const std::string node = welcome ? "h1" : "h2";
+    const std::vector<hoplat_record> records = Records(2'000, kT0);
+    ASSERT_TRUE(WriteReplayFile(dir_.file(node + ".rec"), records).ok());
+    const std::string spool_dir = dir_.file("spool-" + node);
+    {
+      auto hung = std::make_unique<HungCollector>(port_, welcome);
+      auto source = ReplaySource::Open(dir_.file(node + ".rec"));
+      auto spool = Spool::Open(spool_dir, 64 << 20);
+      ASSERT_TRUE(source.ok() && spool.ok());
+      GatedSource gated(source->get(), records.size());
+      AgentOptions options = SpoolOptions(node, spool->get());
+      options.client.max_in_flight = 2;
+      options.client.ack_timeout = absl::Milliseconds(300);
+      options.drain_timeout = absl::Milliseconds(500);
+      Agent agent(options, &gated);
+      absl::Status result;
+      std::thread runner([&] { result = agent.Run(); });
+      // Every record read although nothing is acknowledged: reading never
+      // waited for the collector.
+      gated.reached_.WaitForNotification();
+      agent.Stop();
+      gated.open_.Notify();
+      runner.join();
+      EXPECT_EQ(agent.counters().records_read(), records.size());
+      EXPECT_EQ((*spool)->batches(), 20u) << "all of it on disk, none acknowledged";
+      hung.reset();
+    }
+    // The real collector comes back: everything once.
+    StartCollectorAgain();
+    ASSERT_TRUE(WriteReplayFile(dir_.file("empty-" + node + ".rec"), {}).ok());
+    auto source = ReplaySource::Open(dir_.file("empty-" + node + ".rec"));
+    auto spool = Spool::Open(spool_dir, 64 << 20);
+    ASSERT_TRUE(source.ok() && spool.ok());
+    Agent agent(SpoolOptions(node, spool->get()), source->get());
+    ASSERT_TRUE(agent.Run().ok());
+    EXPECT_TRUE((*spool)->empty());
+    ASSERT_TRUE(collector_->Sync().ok());
+    const v1::ListNodesResponse nodes = Nodes();
+    ASSERT_NE(FindNode(nodes, node), nullptr);
+    EXPECT_EQ(FindNode(nodes, node)->observations_stored(), records.size());
+    StopCollector();
+  }
+}
+
 TEST_F(AgentTest, StopWithTheCollectorAwayReportsWhatWasNotDelivered) {
   StartCollector();
   const int port = collector_->port();
