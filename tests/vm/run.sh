@@ -25,6 +25,10 @@ if [ -z "$kver" ] || [ ! -e "/boot/vmlinuz-$kver" ]; then
   echo "no $flavour kernel with headers installed (scripts/install-deps.sh installs them)"
   exit 2
 fi
+if [ ! -r "/boot/vmlinuz-$kver" ]; then
+  echo "cannot read /boot/vmlinuz-$kver (Debian makes kernels root-only): run as root"
+  exit 2
+fi
 echo "kernel $kver"
 
 # The module, built in a copy so that both flavours (and the source tree) stay apart.
