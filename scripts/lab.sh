@@ -114,7 +114,10 @@ HOPLAT_BIN=$bin TIMEOUT=$((300 + 8 * seconds)) QEMU_NET="-nic user,model=virtio-
   tests/vm/run.sh standard "$vmdir" >"$labdir/vm.log" 2>&1 &
 vm=$!
 while kill -0 $vm 2>/dev/null; do
-  line=$(tr -d '\r' <"$vmdir/serial.log" 2>/dev/null | grep -a '^HOPLAT_PROGRESS' | tail -1 || true)
+  line=""
+  if [ -f "$vmdir/serial.log" ]; then
+    line=$(tr -d '\r' <"$vmdir/serial.log" | grep -a '^HOPLAT_PROGRESS' | tail -1 || true)
+  fi
   [ -n "$line" ] && step "guest: ${line#HOPLAT_PROGRESS }"
   sleep 1
 done
