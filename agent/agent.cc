@@ -213,7 +213,10 @@ absl::Status Agent::Run() {
         absl::SleepFor(std::min(absl::Milliseconds(50), deadline - absl::Now()));  // backoff pacing
         continue;
       }
-      if (options_.spool->has_unsent()) continue;
+      if (options_.spool->has_unsent()) {
+        client_.WaitForRoom(deadline - absl::Now());  // acks make room; no spinning
+        continue;
+      }
       if (!reported) MaybeReport(absl::Now(), true);
       reported = true;
       if (client_.Flush(deadline - absl::Now()).ok()) {

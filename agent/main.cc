@@ -19,6 +19,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
+#include "absl/synchronization/mutex.h"
 #include "agent/agent.h"
 #include "agent/config_file.h"
 #include "agent/device_source.h"
@@ -271,15 +272,18 @@ int main(int argc, char** argv) {
   }
 
   hoplat::Agent agent(options, source.get());
-  // Set once Run() returns: a late SIGHUP must not touch what main() is
-  // tearing down.
-  std::atomic<bool> finished{false};
+  // The signal thread is detached and uses main()'s objects: it does so
+  // only under `signal_mu`, after checking `finished`, which main() sets
+  // under the same lock before anything is torn down.
+  static absl::Mutex signal_mu;
+  static bool finished = false;
   std::thread([&] {
     bool stopping = false;
     for (;;) {
       int sig;
       sigwait(&signals, &sig);
-      if (finished.load()) return;
+      absl::MutexLock lock(&signal_mu);
+      if (finished) return;
       if (sig == SIGHUP) {
         if (config_file == nullptr) {
           hoplat::Logf("SIGHUP: no --config file to re-read");
@@ -300,7 +304,10 @@ int main(int argc, char** argv) {
 
   hoplat::Logf("node %s -> collector %s", options.client.node_id, options.client.target);
   absl::Status status = agent.Run();
-  finished.store(true);
+  {
+    absl::MutexLock lock(&signal_mu);
+    finished = true;
+  }
   const hoplat::v1::AgentCounters c = agent.counters();
   hoplat::Logf("read %d records, sent %d batches, %d acknowledged", c.records_read(),
                c.batches_sent(), c.batches_acked());

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/batch_columns.h"
+#include "common/ingest_metadata.h"
 #include "common/node_id.h"
 #include "common/observation_codec.h"
 
@@ -32,7 +33,8 @@ grpc::Status ToGrpc(const absl::Status& s) {
 class IngestService::Reactor final
     : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {
  public:
-  explicit Reactor(IngestService* service) : service_(service) {
+  Reactor(IngestService* service, grpc::CallbackServerContext* context)
+      : service_(service), context_(context) {
     Pump([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {});  // starts the first read
   }
 
@@ -226,6 +228,7 @@ class IngestService::Reactor final
           processing_ = false;
           if (!built_->ok()) {
             --in_flight_;
+            if (status_.ok()) refused_seq_ = built_seq_;  // the batch's own fault
             Fail(*built_);
           }
           built_.reset();
@@ -265,6 +268,7 @@ class IngestService::Reactor final
         if (s.ok()) service_->store_->SubmitBatch(std::move(job));
         absl::MutexLock lock(&mu_);  // held: the reactor cannot finish meanwhile
         built_ = std::move(s);
+        built_seq_ = raw->seq();
       }
       if (write != nullptr) StartWrite(write);
       if (read) StartRead(&request_);
@@ -272,6 +276,9 @@ class IngestService::Reactor final
         // Before Finish: once the agent sees the stream end, correlation
         // already knows the node is gone (tests and the lab rely on it).
         if (!node_.empty()) service_->Disconnected(node_);
+        if (refused_seq_ != 0) {
+          context_->AddTrailingMetadata(kRefusedBatchMetadata, std::to_string(refused_seq_));
+        }
         Finish(*finish);
         return;
       }
@@ -280,6 +287,7 @@ class IngestService::Reactor final
   }
 
   IngestService* const service_;
+  grpc::CallbackServerContext* const context_;
   absl::Mutex mu_;
   v1::IngestRequest request_;   // target of the one outstanding read
   v1::IngestResponse current_;  // target of the one outstanding write
@@ -292,6 +300,9 @@ class IngestService::Reactor final
   std::optional<v1::ObservationBatch> pending_raw_ ABSL_GUARDED_BY(mu_);
   bool processing_ ABSL_GUARDED_BY(mu_) = false;  // a batch between read and store
   std::optional<absl::Status> built_ ABSL_GUARDED_BY(mu_);  // outcome, for the next round
+  uint64_t built_seq_ ABSL_GUARDED_BY(mu_) = 0;            // ...of this batch
+  // The batch that ended the stream by its own fault (0: none): told to the agent.
+  uint64_t refused_seq_ ABSL_GUARDED_BY(mu_) = 0;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   int starting_ ABSL_GUARDED_BY(mu_) = 0;  // threads between deciding on and starting an op
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
@@ -303,7 +314,7 @@ class IngestService::Reactor final
 
 grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestService::Stream(
     grpc::CallbackServerContext* context) {
-  return new Reactor(this);
+  return new Reactor(this, context);
 }
 
 void IngestService::Connected(const std::string& node) {

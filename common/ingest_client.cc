@@ -5,7 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
+#include "common/ingest_metadata.h"
 
 namespace hoplat {
 
@@ -33,6 +33,7 @@ absl::Status IngestClient::Connect() {
     welcomed_ = false;
     closing_ = false;
     stop_watch_ = false;
+    protocol_error_.clear();  // the previous stream's
   }
   watchdog_ = std::thread([this] { Watch(); });  // bounds the wait for Welcome too
   v1::IngestRequest hello;
@@ -48,13 +49,17 @@ absl::Status IngestClient::Connect() {
     return status.ok() ? absl::UnavailableError("collector did not answer Hello") : status;
   }
   welcome_ = response.welcome();
+  bool gave_up;
   {
     absl::MutexLock lock(&mu_);
-    welcomed_ = true;
-    broken_ = false;
-    protocol_error_.clear();
-    in_flight_ = 0;
+    gave_up = !protocol_error_.empty();  // the watchdog, just as Welcome came
+    if (!gave_up) {
+      welcomed_ = true;
+      broken_ = false;
+      in_flight_ = 0;
+    }
   }
+  if (gave_up) return Finish();
   reader_ = std::thread([this] { ReadAcks(); });
   // Resend what the previous stream left unacknowledged, oldest first. The
   // deque only shrinks from the front while we walk it, so index by distance
@@ -165,8 +170,9 @@ void IngestClient::Watch() {
   uint64_t acked_seen = acked_;
   while (!mu_.AwaitWithTimeout(absl::Condition(&stop_watch_), absl::Milliseconds(100))) {
     const absl::Time now = absl::Now();
+    if (welcomed_ && broken_ && !closing_) return;  // ended already: its status stands
     if (!welcomed_) {
-      if (now - start < options_.connect_timeout) continue;
+      if (now - start < options_.hello_timeout) continue;
     } else if (acked_ != acked_seen || (in_flight_ == 0 && !closing_)) {
       acked_seen = acked_;  // progress, or nothing to wait for
       progress_at = now;
@@ -202,6 +208,18 @@ absl::Status IngestClient::Finish() {
   if (reader_.joinable()) reader_.join();
   grpc::Status status = stream_->Finish();
   StopWatch();
+  const absl::Status result =
+      status.ok() ? absl::OkStatus()
+                  : absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                                 status.error_message());
+  // A batch refused for its own fault: never resent (see ingest_metadata.h).
+  const auto& trailers = context_->GetServerTrailingMetadata();
+  if (auto it = trailers.find(kRefusedBatchMetadata); it != trailers.end()) {
+    uint64_t seq;
+    if (absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &seq)) {
+      NoteRejection(seq, result.message());
+    }
+  }
   stream_.reset();
   context_.reset();
   {
@@ -209,24 +227,14 @@ absl::Status IngestClient::Finish() {
     broken_ = true;
     if (!protocol_error_.empty()) return absl::InternalError(protocol_error_);
   }
-  if (status.ok()) return absl::OkStatus();
-  const absl::Status result(static_cast<absl::StatusCode>(status.error_code()),
-                            status.error_message());
-  NoteRejection(result);
   return result;
 }
 
-void IngestClient::NoteRejection(const absl::Status& status) {
-  if (!absl::IsInvalidArgument(status) && !absl::IsDataLoss(status)) return;
-  absl::string_view message = status.message();
-  uint64_t seq;
-  if (!absl::ConsumePrefix(&message, "batch ")) return;
-  const size_t end = message.find_first_not_of("0123456789");
-  if (end == 0 || !absl::SimpleAtoi(message.substr(0, end), &seq)) return;
+void IngestClient::NoteRejection(uint64_t seq, absl::string_view reason) {
   absl::MutexLock lock(&mu_);
   for (auto it = unacked_.begin(); it != unacked_.end(); ++it) {
     if (it->seq() != seq) continue;
-    rejected_.push_back({seq, static_cast<uint64_t>(it->hash_size()), std::string(status.message())});
+    rejected_.push_back({seq, static_cast<uint64_t>(it->hash_size()), std::string(reason)});
     unacked_.erase(it);
     return;
   }
@@ -270,6 +278,14 @@ std::vector<v1::ObservationBatch> IngestClient::TakeUnacked() {
 bool IngestClient::connected() const {
   absl::MutexLock lock(&mu_);
   return stream_ != nullptr && !broken_;
+}
+
+void IngestClient::WaitForRoom(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return broken_ || in_flight_ < static_cast<size_t>(options_.max_in_flight);
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&room), timeout);
 }
 
 bool IngestClient::window_full() const {

@@ -10,6 +10,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -24,8 +25,10 @@ struct IngestClientOptions {
   v1::ClockState clock;
   // Batches sent but not yet acknowledged before Send() blocks.
   int max_in_flight = 8;
-  // Also the longest wait for the collector's Welcome.
   absl::Duration connect_timeout = absl::Seconds(5);
+  // The longest wait for the collector's Welcome once connected (it
+  // registers the node first, a database write behind others).
+  absl::Duration hello_timeout = absl::Seconds(5);
   // A collector that holds batches this long without acknowledging any (or
   // a Close() this long without an answer) is taken as hung: the stream is
   // torn down, and the caller reconnects or spools.
@@ -51,6 +54,8 @@ class IngestClient {
 
   // True while max_in_flight batches are unacknowledged: Send() would block.
   bool window_full() const;
+  // Waits up to `timeout` until the window has room or the stream breaks.
+  void WaitForRoom(absl::Duration timeout);
 
   // Queues the batch for sending; blocks while max_in_flight are unacknowledged.
   // An error means the stream is broken: Connect() again (nothing is lost).
@@ -73,8 +78,8 @@ class IngestClient {
   std::vector<v1::ObservationBatch> TakeUnacked();
   bool connected() const;
 
-  // Batches the collector refused for good (it ended a stream with
-  // INVALID_ARGUMENT or DATA_LOSS naming the batch: resending cannot help).
+  // Batches the collector refused for good (it ended a stream naming the
+  // batch in kRefusedBatchMetadata: resending cannot help).
   // They are taken out of the unacknowledged ones, never resent, and wait
   // here for the caller to count and log.
   struct Rejected {
@@ -99,7 +104,7 @@ class IngestClient {
   void StopWatch();
   absl::Status StreamStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Finish();
-  void NoteRejection(const absl::Status& status);
+  void NoteRejection(uint64_t seq, absl::string_view reason);
 
   const IngestClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;

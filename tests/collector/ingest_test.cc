@@ -201,6 +201,7 @@ TEST_F(IngestTest, FullDatabaseIsResourceExhaustedAndAckedBatchesSurvive) {
   const v1::Node* r1 = FindNode(nodes, "r1");
   EXPECT_EQ(r1->batches_stored(), acked);
   EXPECT_EQ(client->unacked_batches(), seq - acked) << "the refused batch stays with the agent";
+  EXPECT_TRUE(client->TakeRejected().empty()) << "a full database is not the batch's fault";
 }
 
 TEST_F(IngestTest, ClientCancellingMidBatchLeavesNoPartialBatch) {
