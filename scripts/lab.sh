@@ -94,16 +94,19 @@ if [ -z "$collector" ]; then
   # Stopped on failure, and at the end with --no-keep.
   finished=0
   trap 'if [ "$finished" = 0 ] || [ "$keep" = 0 ]; then kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$labdir/collector.pid"; fi' EXIT
-  for _ in $(seq 100); do
-    hoplat --timeout 1s nodes >/dev/null 2>&1 && break
-    kill -0 $pid 2>/dev/null || { cat "$labdir/collector.log" >&2; die "the collector did not start"; }
-    sleep 0.1
-  done
 else
   addr=$collector
   port=${addr##*:}
 fi
-hoplat --timeout 2s nodes >/dev/null 2>&1 || die "no collector answers at $addr"
+# Until it serves (it may have just been started), at most 10 s.
+for i in $(seq 100); do
+  hoplat --timeout 1s nodes >/dev/null 2>&1 && break
+  if [ -n "$pid" ] && ! kill -0 $pid 2>/dev/null; then
+    cat "$labdir/collector.log" >&2; die "the collector did not start"
+  fi
+  [ "$i" = 100 ] && die "no collector answers at $addr"
+  sleep 0.1
+done
 
 # The guest: its progress lines (HOPLAT_PROGRESS) become ours.
 step "booting the guest (QEMU, TCG: about 30 s)"

@@ -362,6 +362,7 @@ TEST_F(SpoolTest, HungCollectorDoesNotHoldUpReadingAndLosesNothing) {
       AgentOptions options = SpoolOptions(node, spool->get());
       options.client.max_in_flight = 2;
       options.client.ack_timeout = absl::Milliseconds(300);
+      options.client.hello_timeout = absl::Milliseconds(300);
       options.drain_timeout = absl::Milliseconds(500);
       Agent agent(options, &gated);
       absl::Status result;
