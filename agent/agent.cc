@@ -66,8 +66,16 @@ void Agent::Park() {
   options_.spool->Unsend();
 }
 
-void Agent::TryConnect(absl::Time now) {
+absl::Duration Agent::NextBackoff() {
+  // Exponential backoff with jitter, so that a fleet does not reconnect in
+  // lockstep after a collector restart.
   static thread_local std::mt19937_64 rng(std::random_device{}());
+  const absl::Duration wait = backoff_ * std::uniform_real_distribution<double>(0.5, 1.0)(rng);
+  backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+  return wait;
+}
+
+void Agent::TryConnect(absl::Time now) {
   if (client_.connected() || now < next_attempt_) return;
   const absl::Status connected = client_.Connect();
   CountRejected();
@@ -76,9 +84,7 @@ void Agent::TryConnect(absl::Time now) {
     return;
   }
   Park();
-  const double jitter = std::uniform_real_distribution<double>(0.5, 1.0)(rng);
-  next_attempt_ = absl::Now() + backoff_ * jitter;
-  backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+  next_attempt_ = absl::Now() + NextBackoff();
 }
 
 void Agent::DrainSpool() {
@@ -122,7 +128,6 @@ void Agent::Deliver(v1::ObservationBatch batch) {
 }
 
 absl::Status Agent::Reconnect(absl::Time deadline) {
-  static thread_local std::mt19937_64 rng(std::random_device{}());
   for (;;) {
     absl::Status s = client_.Connect();  // resends everything unacknowledged
     CountRejected();
@@ -132,13 +137,10 @@ absl::Status Agent::Reconnect(absl::Time deadline) {
     }
     // Told to stop while the collector is away: the drain below has its own deadline.
     if (absl::Now() >= deadline || (stop_.load() && deadline == absl::InfiniteFuture())) return s;
-    // Exponential backoff with full jitter, so that a fleet does not
-    // reconnect in lockstep after a collector restart.
-    const double jitter = std::uniform_real_distribution<double>(0.5, 1.0)(rng);
+    const absl::Duration wait = NextBackoff();
     Logf("collector %s: %s; retrying in %s", options_.client.target, s.message(),
-         absl::FormatDuration(backoff_ * jitter));
-    absl::SleepFor(std::min(backoff_ * jitter, deadline - absl::Now()));
-    backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+         absl::FormatDuration(wait));
+    absl::SleepFor(std::min(wait, deadline - absl::Now()));
   }
 }
 

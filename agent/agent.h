@@ -47,6 +47,8 @@ class Agent {
 
  private:
   absl::Status Reconnect(absl::Time deadline);
+  // The next wait before reconnecting (jittered), and doubles the backoff.
+  absl::Duration NextBackoff();
   void MaybeReport(absl::Time now, bool force);
   // With a spool:
   void Deliver(v1::ObservationBatch batch);

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
@@ -83,11 +84,9 @@ absl::Status Spool::Append(const v1::ObservationBatch& batch) {
     auto oldest = files_.begin();
     uint64_t observations = oldest->second.second;
     if (observations == 0) {  // a file from before a restart: read its count
-      std::ifstream in(PathOf(oldest->first), std::ios::binary);
-      std::stringstream old_data;
-      old_data << in.rdbuf();
-      v1::ObservationBatch old;
-      if (old.ParseFromString(old_data.str())) observations = static_cast<uint64_t>(old.hash_size());
+      if (std::optional<v1::ObservationBatch> old = ReadFile(oldest->first)) {
+        observations = static_cast<uint64_t>(old->hash_size());
+      }
     }
     Remove(oldest);
     ++dropped_batches_;
@@ -112,14 +111,19 @@ absl::Status Spool::Append(const v1::ObservationBatch& batch) {
   return absl::OkStatus();
 }
 
+std::optional<v1::ObservationBatch> Spool::ReadFile(uint64_t seq) const {
+  std::ifstream in(PathOf(seq), std::ios::binary);
+  std::stringstream data;
+  data << in.rdbuf();
+  v1::ObservationBatch batch;
+  if (!in || !batch.ParseFromString(data.str()) || batch.seq() != seq) return std::nullopt;
+  return batch;
+}
+
 absl::StatusOr<v1::ObservationBatch> Spool::NextUnsent() {
   for (auto it = files_.upper_bound(sent_through_); it != files_.end();
        it = files_.upper_bound(sent_through_)) {
-    std::ifstream in(PathOf(it->first), std::ios::binary);
-    std::stringstream data;
-    data << in.rdbuf();
-    v1::ObservationBatch batch;
-    if (in && batch.ParseFromString(data.str()) && batch.seq() == it->first) return batch;
+    if (std::optional<v1::ObservationBatch> batch = ReadFile(it->first)) return *std::move(batch);
     // Damaged (the disk, or a hand): counted as dropped, never retried forever.
     ++dropped_batches_;
     SaveDropped().IgnoreError();

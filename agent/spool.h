@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -51,6 +52,8 @@ class Spool {
  private:
   Spool(std::string dir, uint64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {}
   std::string PathOf(uint64_t seq) const;
+  // The batch in seq's file; nothing if the file is missing or damaged.
+  std::optional<v1::ObservationBatch> ReadFile(uint64_t seq) const;
   absl::Status SaveDropped();
   void Remove(std::map<uint64_t, std::pair<uint64_t, uint64_t>>::iterator it);
 

@@ -121,10 +121,7 @@ absl::Status IngestClient::Send(v1::ObservationBatch batch) {
   {
     absl::MutexLock lock(&mu_);
     unacked_.push_back(std::move(batch));  // kept even if the stream is down
-    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return broken_ || in_flight_ < static_cast<size_t>(options_.max_in_flight);
-    };
-    mu_.Await(absl::Condition(&room));
+    mu_.Await(absl::Condition(this, &IngestClient::RoomOrBrokenLocked));
     if (broken_) return StreamStatusLocked();
     *request.mutable_batch() = unacked_.back();
     ++in_flight_;
@@ -282,15 +279,16 @@ bool IngestClient::connected() const {
 
 void IngestClient::WaitForRoom(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return broken_ || in_flight_ < static_cast<size_t>(options_.max_in_flight);
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&room), timeout);
+  mu_.AwaitWithTimeout(absl::Condition(this, &IngestClient::RoomOrBrokenLocked), timeout);
+}
+
+bool IngestClient::RoomOrBrokenLocked() const {
+  return broken_ || in_flight_ < static_cast<size_t>(options_.max_in_flight);
 }
 
 bool IngestClient::window_full() const {
   absl::MutexLock lock(&mu_);
-  return !broken_ && in_flight_ >= static_cast<size_t>(options_.max_in_flight);
+  return !RoomOrBrokenLocked();
 }
 
 uint64_t IngestClient::acked_batches() const {

@@ -98,6 +98,8 @@ class IngestClient {
 
  private:
   void ReadAcks();
+  // Send() may go on: the window has room, or the stream is broken (it fails).
+  bool RoomOrBrokenLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Tears the stream down when the collector stops answering (see
   // ack_timeout); a thread per stream.
   void Watch();

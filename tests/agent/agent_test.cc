@@ -60,6 +60,15 @@ class GatedSource : public RecordSource {
 
 class AgentTest : public CollectorTest {
  protected:
+  // What the collector stored of `node` once everything it received is
+  // committed (0, and a failure, if it does not know the node).
+  uint64_t StoredBy(const std::string& node) {
+    EXPECT_TRUE(collector_->Sync().ok());
+    const v1::ListNodesResponse nodes = Nodes();
+    const v1::Node* n = FindNode(nodes, node);
+    EXPECT_NE(n, nullptr) << node;
+    return n == nullptr ? 0 : n->observations_stored();
+  }
   AgentOptions Options(const std::string& node) {
     AgentOptions o;
     o.client.target = collector_->target();
@@ -129,11 +138,7 @@ TEST_F(AgentTest, CollectorRestartedMidStreamLosesNothing) {
   gated.open_.Notify();
   runner.join();
   ASSERT_TRUE(result.ok()) << result;
-  ASSERT_TRUE(collector_->Sync().ok());
-  const v1::ListNodesResponse nodes = Nodes();
-  const v1::Node* r2 = FindNode(nodes, "r2");
-  ASSERT_NE(r2, nullptr);
-  EXPECT_EQ(r2->observations_stored(), records.size());
+  EXPECT_EQ(StoredBy("r2"), records.size());
 }
 
 // Records 100..199 (the second batch of 100) lie 30 days before the
@@ -214,10 +219,7 @@ TEST_F(SpoolTest, CollectorDownAtStartThenUpNothingLost) {
   runner.join();
   ASSERT_TRUE(result.ok()) << result;
   EXPECT_TRUE((*spool)->empty());
-  ASSERT_TRUE(collector_->Sync().ok());
-  const v1::ListNodesResponse nodes = Nodes();
-  ASSERT_NE(FindNode(nodes, "s1"), nullptr);
-  EXPECT_EQ(FindNode(nodes, "s1")->observations_stored(), records.size());
+  EXPECT_EQ(StoredBy("s1"), records.size());
 }
 
 TEST_F(SpoolTest, FullSpoolDropsTheOldestAndTheCollectorIsTold) {
@@ -288,10 +290,7 @@ TEST_F(SpoolTest, SpooledBatchesSurviveTheAgentAndAreDeliveredOnce) {
   Agent agent(SpoolOptions("s3", spool->get()), source->get());
   ASSERT_TRUE(agent.Run().ok());
   EXPECT_TRUE((*spool)->empty());
-  ASSERT_TRUE(collector_->Sync().ok());
-  const v1::ListNodesResponse nodes = Nodes();
-  ASSERT_NE(FindNode(nodes, "s3"), nullptr);
-  EXPECT_EQ(FindNode(nodes, "s3")->observations_stored(), records.size());
+  EXPECT_EQ(StoredBy("s3"), records.size());
 }
 
 TEST_F(SpoolTest, SpooledBatchRefusedForGoodLeavesTheSpool) {
@@ -311,10 +310,7 @@ TEST_F(SpoolTest, SpooledBatchRefusedForGoodLeavesTheSpool) {
   ASSERT_TRUE(result.ok()) << result;
   EXPECT_TRUE((*spool)->empty()) << "the refused batch is not kept for ever";
   EXPECT_EQ(agent.counters().rejected_batches(), 1u);
-  ASSERT_TRUE(collector_->Sync().ok());
-  const v1::ListNodesResponse nodes = Nodes();
-  ASSERT_NE(FindNode(nodes, "s4"), nullptr);
-  EXPECT_EQ(FindNode(nodes, "s4")->observations_stored(), 200u);
+  EXPECT_EQ(StoredBy("s4"), 200u);
 }
 
 // A collector that hangs: it takes the stream, answers Hello (or not), then
@@ -386,10 +382,7 @@ TEST_F(SpoolTest, HungCollectorDoesNotHoldUpReadingAndLosesNothing) {
     Agent agent(SpoolOptions(node, spool->get()), source->get());
     ASSERT_TRUE(agent.Run().ok());
     EXPECT_TRUE((*spool)->empty());
-    ASSERT_TRUE(collector_->Sync().ok());
-    const v1::ListNodesResponse nodes = Nodes();
-    ASSERT_NE(FindNode(nodes, node), nullptr);
-    EXPECT_EQ(FindNode(nodes, node)->observations_stored(), records.size());
+    EXPECT_EQ(StoredBy(node), records.size());
     StopCollector();
   }
 }

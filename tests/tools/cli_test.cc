@@ -125,7 +125,9 @@ TEST_F(CliTest, HopsFromToKeepsThePathsHopsInOrder) {
   EXPECT_EQ(segment.hops(0).from_node(), "r2");
   EXPECT_EQ(segment.hops(0).to_node(), "r3");
   for (const v1::HopSummary& h : api.hops()) {
-    if (h.from_node() == "r2") EXPECT_TRUE(MessageDifferencer::Equals(segment.hops(0), h));
+    if (h.from_node() == "r2") {
+      EXPECT_TRUE(MessageDifferencer::Equals(segment.hops(0), h));
+    }
   }
   ASSERT_EQ(segment.residences_size(), 2);
   EXPECT_EQ(segment.residences(0).node(), "r2");
