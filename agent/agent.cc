@@ -1,10 +1,12 @@
 #include "agent/agent.h"
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
 #include "agent/batcher.h"
 #include "agent/clock_state.h"
+#include "common/memory_pending_batches.h"
 #include "common/log.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/time_util.h"
@@ -14,19 +16,24 @@ namespace hoplat {
 Agent::Agent(AgentOptions options, RecordSource* source)
     : options_(std::move(options)),
       source_(source),
-      client_([&] {
-        IngestClientOptions c = options_.client;
-        c.clock = ReadClockState();
-        return c;
-      }()),
+      owned_pending_(options_.pending == nullptr
+                         ? std::make_unique<MemoryPendingBatches>(options_.memory_max_bytes)
+                         : nullptr),
+      pending_(options_.pending != nullptr ? options_.pending : owned_pending_.get()),
+      client_(
+          [&] {
+            IngestClientOptions c = options_.client;
+            c.clock = ReadClockState();
+            return c;
+          }(),
+          pending_),
       // Sequence numbers from the clock: unique across restarts of the agent
-      // (a restarted agent must not reuse a number the collector has seen).
-      next_seq_(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))),
-      backoff_(options_.initial_backoff) {
-  // After the spool's newest, even if the clock stepped back meanwhile: the
-  // spool releases by "acknowledged up to seq", which needs order.
-  if (options_.spool != nullptr) next_seq_ = std::max(next_seq_, options_.spool->last_seq() + 1);
-}
+      // (a restarted agent must not reuse a number the collector has seen),
+      // and after the spool's newest even if the clock stepped back: the
+      // spool sends oldest first by seq.
+      next_seq_(std::max(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now())),
+                         pending_->last_seq() + 1)),
+      backoff_(options_.initial_backoff) {}
 
 v1::AgentCounters Agent::counters() const {
   v1::AgentCounters c;
@@ -35,12 +42,10 @@ v1::AgentCounters Agent::counters() const {
   c.set_batches_acked(client_.acked_batches());
   c.set_rejected_batches(rejected_batches_.load());
   c.set_rejected_observations(rejected_observations_.load());
-  if (options_.spool != nullptr) {
-    c.set_spooled_batches(options_.spool->batches());
-    c.set_spool_bytes(options_.spool->bytes());
-    c.set_spool_dropped_batches(options_.spool->dropped_batches());
-    c.set_spool_dropped_observations(options_.spool->dropped_observations());
-  }
+  c.set_spooled_batches(pending_->batches());
+  c.set_spool_bytes(pending_->bytes());
+  c.set_spool_dropped_batches(pending_->dropped_batches());
+  c.set_spool_dropped_observations(pending_->dropped_observations());
   return c;
 }
 
@@ -50,20 +55,7 @@ void Agent::CountRejected() {
          r.observations, r.reason);
     ++rejected_batches_;
     rejected_observations_ += r.observations;
-    if (options_.spool != nullptr) options_.spool->Discard(r.seq);
   }
-}
-
-void Agent::Park() {
-  // Ends the stream first, so that no ack arrives after the release below.
-  std::vector<v1::ObservationBatch> unacked = client_.TakeUnacked();
-  CountRejected();
-  options_.spool->Release(client_.last_acked_seq());
-  // Batches sent from the spool are still there (Append keeps them as they are).
-  for (v1::ObservationBatch& b : unacked) {
-    if (absl::Status s = options_.spool->Append(b); !s.ok()) Logf("spool: %s", s.message());
-  }
-  options_.spool->Unsend();
 }
 
 absl::Duration Agent::NextBackoff() {
@@ -75,73 +67,39 @@ absl::Duration Agent::NextBackoff() {
   return wait;
 }
 
-void Agent::TryConnect(absl::Time now) {
-  if (client_.connected() || now < next_attempt_) return;
-  const absl::Status connected = client_.Connect();
+bool Agent::TryConnect(absl::Time now) {
+  if (client_.connected() || now < next_attempt_) return false;
+  const absl::Status connected = client_.Connect();  // resends what is unacknowledged
   CountRejected();
   if (connected.ok()) {
     backoff_ = options_.initial_backoff;
-    return;
+    return true;
   }
-  Park();
-  next_attempt_ = absl::Now() + NextBackoff();
+  const absl::Duration wait = NextBackoff();
+  next_attempt_ = absl::Now() + wait;
+  Logf("collector %s: %s; retrying in %s", options_.client.target, connected.message(),
+       absl::FormatDuration(wait));
+  return false;
 }
 
-void Agent::DrainSpool() {
-  Spool* spool = options_.spool;
-  // Files stay until acknowledged: a batch in flight when the agent is
-  // killed is sent again by the next start.
-  spool->Release(client_.last_acked_seq());
-  // A window's worth per turn, so that reading the device is not held up.
-  for (int i = 0; i < options_.client.max_in_flight && client_.connected() &&
-                  spool->has_unsent() && !client_.window_full();
-       ++i) {
-    const uint64_t dropped = spool->dropped_batches();
-    absl::StatusOr<v1::ObservationBatch> b = spool->NextUnsent();
-    if (spool->dropped_batches() != dropped) Logf("spool: damaged batch files dropped");
-    if (!b.ok()) return;
-    const uint64_t seq = b->seq();
-    if (!client_.Send(std::move(*b)).ok()) {
-      Park();
-      return;
-    }
-    spool->MarkSent(seq);
-  }
+bool Agent::MustWaitForCollector() const {
+  // A spool takes what a slow collector cannot (so that reading the device
+  // is never held up: the ring would drop). Memory holds a window's worth
+  // ahead of a connected collector, and up to its bound only while the
+  // collector is away.
+  return !pending_->durable() && client_.connected() &&
+         pending_->batches() >= 2 * static_cast<size_t>(options_.client.max_in_flight);
 }
 
 void Agent::Deliver(v1::ObservationBatch batch) {
   ++batches_sent_;
-  if (options_.spool == nullptr) {
-    if (!client_.Send(std::move(batch)).ok()) {
-      Reconnect(absl::InfiniteFuture()).IgnoreError();  // kept by the client: resent
-    }
-    return;
+  while (MustWaitForCollector() && !stop_.load()) {
+    client_.WaitForProgress(absl::Milliseconds(100));
+    client_.Pump().IgnoreError();
   }
-  // A slow collector (window full) must not hold up reading: the batch
-  // waits on disk instead, and goes after the ones before it.
-  if (client_.connected() && !options_.spool->has_unsent() && !client_.window_full()) {
-    if (client_.Send(std::move(batch)).ok()) return;
-    Park();  // includes this batch
-    return;
-  }
-  if (absl::Status s = options_.spool->Append(batch); !s.ok()) Logf("spool: %s", s.message());
-}
-
-absl::Status Agent::Reconnect(absl::Time deadline) {
-  for (;;) {
-    absl::Status s = client_.Connect();  // resends everything unacknowledged
-    CountRejected();
-    if (s.ok()) {
-      backoff_ = options_.initial_backoff;
-      return s;
-    }
-    // Told to stop while the collector is away: the drain below has its own deadline.
-    if (absl::Now() >= deadline || (stop_.load() && deadline == absl::InfiniteFuture())) return s;
-    const absl::Duration wait = NextBackoff();
-    Logf("collector %s: %s; retrying in %s", options_.client.target, s.message(),
-         absl::FormatDuration(wait));
-    absl::SleepFor(std::min(wait, deadline - absl::Now()));
-  }
+  // Kept until acknowledged; sent now if the window has room. What cannot
+  // be kept (the bound) is counted as dropped.
+  if (absl::Status s = client_.Queue(std::move(batch)); !s.ok()) Logf("%s", s.message());
 }
 
 void Agent::MaybeReport(absl::Time now, bool force) {
@@ -169,12 +127,8 @@ absl::Status Agent::Run() {
   records.reserve(options_.batch_size);
   bool eof = false;
   absl::Status status;
-  if (options_.spool == nullptr) {
-    status = Reconnect(absl::InfiniteFuture());
-  } else {
-    TryConnect(absl::Now());
-  }
-  while (status.ok() && !eof && !stop_.load()) {
+  TryConnect(absl::Now());
+  while (!eof && !stop_.load()) {
     const absl::Time now = absl::Now();
     const absl::Duration wait =
         batcher.size() == 0 ? options_.flush_interval
@@ -194,67 +148,55 @@ absl::Status Agent::Run() {
     if (batcher.full() || (batcher.size() > 0 && t - batcher.oldest() >= options_.flush_interval)) {
       Deliver(batcher.Take(next_seq_++));
     }
-    if (options_.spool != nullptr) {
-      TryConnect(t);
-      DrainSpool();
-    }
+    TryConnect(t);
+    client_.Pump().IgnoreError();  // acks release, the window refills
+    CountRejected();
     MaybeReport(t, false);
   }
-  // Deliver what is left: the partial batch, the spool, everything
-  // unacknowledged; what cannot be delivered in time stays in the spool.
-  const absl::Time deadline = absl::Now() + options_.drain_timeout;
   if (batcher.size() > 0) Deliver(batcher.Take(next_seq_++));
-  if (options_.spool != nullptr) {
-    // Until everything is acknowledged or the deadline: a stream that
-    // breaks meanwhile parks its batches and the drain starts again.
-    bool reported = false;
-    while (absl::Now() < deadline) {
-      TryConnect(absl::Now());
-      DrainSpool();
-      if (!client_.connected()) {
-        absl::SleepFor(std::min(absl::Milliseconds(50), deadline - absl::Now()));  // backoff pacing
-        continue;
-      }
-      if (options_.spool->has_unsent()) {
-        client_.WaitForRoom(deadline - absl::Now());  // acks make room; no spinning
-        continue;
-      }
-      if (!reported) MaybeReport(absl::Now(), true);
-      reported = true;
-      if (client_.Flush(deadline - absl::Now()).ok()) {
-        options_.spool->Release(client_.last_acked_seq());
-        if (options_.spool->empty()) break;
-      } else if (!client_.connected()) {
-        Park();
-        reported = false;
-      }
-    }
-    if (options_.spool->empty() && client_.connected()) {
-      client_.Close().IgnoreError();  // a clean end: the final report is read first
-    } else {
-      Park();  // whatever is still unacknowledged waits on disk for the next start
-    }
+  absl::Status drained = Drain();
+  return status.ok() ? drained : status;
+}
+
+absl::Status Agent::Drain() {
+  // Until everything is acknowledged or the deadline: a stream that breaks
+  // meanwhile is reopened and gets the final report too.
+  const absl::Time deadline = absl::Now() + options_.drain_timeout;
+  bool reported = false;
+  while (absl::Now() < deadline) {
+    if (TryConnect(absl::Now())) reported = false;
+    client_.Pump().IgnoreError();
     CountRejected();
-    if (!options_.spool->empty()) {
-      Logf("%d batches wait in the spool for the collector", options_.spool->batches());
+    if (!client_.connected()) {
+      absl::SleepFor(std::min(absl::Milliseconds(50), deadline - absl::Now()));  // backoff pacing
+      continue;
     }
-    return status;
-  }
-  MaybeReport(absl::Now(), true);
-  for (;;) {
-    absl::Status flushed = client_.Flush(deadline - absl::Now());
-    if (flushed.ok() || absl::Now() >= deadline) {
-      if (!flushed.ok() && status.ok()) status = flushed;
-      break;
+    if (!pending_->has_unsent() && !reported) {
+      MaybeReport(absl::Now(), true);
+      reported = true;
     }
-    if (!Reconnect(deadline).ok()) continue;
+    if (pending_->empty()) break;
+    client_.WaitForProgress(deadline - absl::Now());  // acks make room; no spinning
   }
-  client_.Close().IgnoreError();  // the acks are what counts, checked below
-  if (status.ok() && client_.unacked_batches() > 0) {
-    status = absl::DataLossError(absl::StrFormat(
-        "%d batches could not be delivered before the drain timeout", client_.unacked_batches()));
+  if (pending_->empty() && reported && client_.connected()) {
+    client_.Close().IgnoreError();  // a clean end: the final report is read first
+  } else {
+    client_.Abort();  // what is unacknowledged stays pending
   }
-  return status;
+  client_.Pump().IgnoreError();  // the last acks
+  CountRejected();
+  if (pending_->empty() && reported) return absl::OkStatus();
+  if (pending_->durable()) {
+    if (!pending_->empty()) {
+      Logf("%d batches wait in the spool for the collector", pending_->batches());
+    }
+    return absl::OkStatus();
+  }
+  if (pending_->empty()) {
+    return absl::UnavailableError("the collector could not be reached for the final report");
+  }
+  return absl::DataLossError(absl::StrFormat(
+      "%d batches could not be delivered before the drain timeout", pending_->batches()));
 }
 
 }  // namespace hoplat

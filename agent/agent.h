@@ -4,12 +4,13 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "agent/record_source.h"
-#include "agent/spool.h"
 #include "common/ingest_client.h"
+#include "common/pending_batches.h"
 #include "hoplat/v1/common.pb.h"
 
 namespace hoplat {
@@ -23,10 +24,11 @@ struct AgentOptions {
   absl::Duration max_backoff = absl::Seconds(30);
   // How long Run() keeps trying to deliver what it holds once told to stop.
   absl::Duration drain_timeout = absl::Seconds(30);
-  // Where batches wait while the collector is away (not owned). Without
-  // one, the agent stops reading until the collector is back and the
-  // module's ring counts what is lost.
-  Spool* spool = nullptr;
+  // Where batches wait for the collector's acknowledgement (not owned):
+  // a Spool on disk, which survives the agent. Without one they wait in
+  // memory, bounded by memory_max_bytes.
+  PendingBatches* pending = nullptr;
+  uint64_t memory_max_bytes = 256ull << 20;
   // The module's counters for NodeReports (empty for a replay source).
   std::function<absl::StatusOr<v1::ModuleCounters>()> module_counters;
 };
@@ -46,25 +48,28 @@ class Agent {
   v1::AgentCounters counters() const;
 
  private:
-  absl::Status Reconnect(absl::Time deadline);
+  // Connects if there is no stream and the backoff allows; true if a new
+  // stream is up.
+  bool TryConnect(absl::Time now);
   // The next wait before reconnecting (jittered), and doubles the backoff.
   absl::Duration NextBackoff();
   void MaybeReport(absl::Time now, bool force);
-  // With a spool:
   void Deliver(v1::ObservationBatch batch);
-  void TryConnect(absl::Time now);
-  void DrainSpool();
-  void Park();  // the stream broke: unacknowledged batches go to the spool
+  // Whether reading must wait for the collector before holding more.
+  bool MustWaitForCollector() const;
+  // After the last read: delivers what is held, up to drain_timeout.
+  absl::Status Drain();
   void CountRejected();  // batches the collector refused for good
-
-  absl::Time next_attempt_ = absl::InfinitePast();
 
   AgentOptions options_;
   RecordSource* const source_;
+  std::unique_ptr<PendingBatches> owned_pending_;  // when options_.pending is null
+  PendingBatches* const pending_;
   IngestClient client_;
   std::atomic<bool> stop_{false};
   uint64_t next_seq_;
   absl::Time next_report_ = absl::InfinitePast();
+  absl::Time next_attempt_ = absl::InfinitePast();
   absl::Duration backoff_;
 
   std::atomic<uint64_t> records_read_{0};

@@ -11,135 +11,45 @@
 #include <atomic>
 #include <cstdio>
 #include <map>
-#include <set>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/agent.h"
 #include "agent/config_file.h"
 #include "agent/device_source.h"
+#include "agent/flags.h"
 #include "agent/module_control.h"
 #include "agent/recorder.h"
 #include "agent/replay_source.h"
 #include "agent/spool.h"
-#include "common/flags_usage.h"
 #include "common/log.h"
-#include "common/node_id.h"
-
-ABSL_FLAG(std::string, config, "",
-          "Read settings from this file: \"name = value\" lines named like these flags, '#' "
-          "comments. The command line wins over the file. SIGHUP re-reads it.");
-ABSL_FLAG(std::string, collector, "127.0.0.1:50051", "Collector address, HOST:PORT.");
-ABSL_FLAG(std::string, node_id, "", "This router's name in every query (default: the hostname).");
-ABSL_FLAG(std::string, device, HOPLAT_DEVICE, "The kernel module's device.");
-ABSL_FLAG(std::string, collector_netns, "",
-          "Reach the collector from this network namespace (a path such as "
-          "/run/netns/mgmt or /proc/1/ns/net), e.g. a management namespace; the device and "
-          "the module's settings stay those of the namespace the agent starts in.");
-ABSL_FLAG(std::string, replay, "",
-          "Read records from this file (raw UAPI records, back to back, as --record writes "
-          "them; - for standard input) instead of the device; exit once it is delivered.");
-ABSL_FLAG(std::string, record, "",
-          "Copy records from the device to this file (a replay file) instead of sending "
-          "them; stop after --record_count records, or at SIGINT/SIGTERM.");
-ABSL_FLAG(uint64_t, record_count, 0, "With --record: stop after this many records (0: no limit).");
-ABSL_FLAG(uint32_t, batch_size, 4096, "Observations per batch.");
-ABSL_FLAG(absl::Duration, flush_interval, absl::Milliseconds(200),
-          "Longest a record waits in a partial batch.");
-ABSL_FLAG(int32_t, max_in_flight, 8,
-          "Batches sent but not yet acknowledged; with a spool, more wait there meanwhile.");
-ABSL_FLAG(absl::Duration, ack_timeout, absl::Seconds(30),
-          "A collector that acknowledges nothing this long is taken as hung: reconnect "
-          "(and spool meanwhile).");
-ABSL_FLAG(absl::Duration, report_interval, absl::Seconds(10), "How often counters are reported.");
-ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
-          "At SIGTERM (or the end of --replay), how long to keep trying to deliver what is "
-          "held before leaving it in the spool.");
-ABSL_FLAG(std::string, spool_dir, "/var/spool/hoplat",
-          "Where batches wait on disk while the collector is away (created if missing); "
-          "empty: no spool (stop reading until the collector is back).");
-ABSL_FLAG(uint64_t, spool_max_bytes, 256ull << 20,
-          "Largest spool; when full, the oldest batches are dropped and counted.");
-ABSL_FLAG(uint32_t, sample_one_in, 0,
-          "Set the module to keep one packet in N, by hash (1: all; 0: leave it as it is). "
-          "Use the same N on every router. SIGHUP applies a new value from --config.");
-ABSL_FLAG(std::string, hash_key_file, "",
-          "Set the module's hash key from this file (16 bytes, readable only by its owner). "
-          "Use the same key on every router. SIGHUP re-reads it.");
-ABSL_FLAG(std::string, paths, "",
-          "Which packets the module records: all, none, or a comma list of forward, "
-          "local_out, local_in and ipv4, ipv6 (no family named: both; no path named: all "
-          "three). Empty: leave it as it is. SIGHUP applies a new value from --config.");
 
 namespace {
-
-// What a config file may set; the rest are per-invocation.
-const std::set<std::string> kSettable = {
-    "collector",     "node_id",         "device",        "batch_size",   "flush_interval",
-    "collector_netns",
-    "max_in_flight", "report_interval", "drain_timeout", "spool_dir",    "spool_max_bytes",
-    "ack_timeout",
-    "sample_one_in", "hash_key_file",   "paths"};
-// What SIGHUP applies without a restart.
-const std::set<std::string> kReloadable = {"sample_one_in", "hash_key_file", "paths"};
-
-std::string Hostname() {
-  char name[256] = {};
-  gethostname(name, sizeof(name) - 1);
-  return name;
-}
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "hoplat-agent: %s\n", message.c_str());
   return 1;
 }
 
-// The module settings the flags ask for (each unset one is left as it is).
-absl::StatusOr<hoplat::ModuleControl::Config> ModuleConfigFromFlags() {
-  hoplat::ModuleControl::Config config;
-  if (absl::GetFlag(FLAGS_sample_one_in) > 0) config.sample_one_in = absl::GetFlag(FLAGS_sample_one_in);
-  if (!absl::GetFlag(FLAGS_hash_key_file).empty()) {
-    absl::StatusOr<std::string> key = hoplat::ReadHashKeyFile(absl::GetFlag(FLAGS_hash_key_file));
-    if (!key.ok()) return key.status();
-    config.hash_key = *key;
-  }
-  if (!absl::GetFlag(FLAGS_paths).empty()) {
-    absl::StatusOr<uint32_t> paths = hoplat::ParsePaths(absl::GetFlag(FLAGS_paths));
-    if (!paths.ok()) return paths.status();
-    config.paths = *paths;
-  }
-  return config;
-}
-
 absl::Status ConfigureModule(hoplat::ModuleControl* control) {
-  absl::StatusOr<hoplat::ModuleControl::Config> config = ModuleConfigFromFlags();
+  absl::StatusOr<hoplat::ModuleControl::Config> config = hoplat::ModuleConfigFromFlags();
   if (!config.ok()) return config.status();
   if (!config->sample_one_in && !config->hash_key && !config->paths) return absl::OkStatus();
   return control->Configure(*config);
 }
 
-std::map<std::string, std::string> FlagValues() {
-  std::map<std::string, std::string> values;
-  for (const std::string& name : kSettable) {
-    values[name] = absl::FindCommandLineFlag(name)->CurrentValue();
-  }
-  return values;
-}
-
 // SIGHUP: re-read the config file and apply what can change while running.
 void Reload(hoplat::ConfigFile* file, hoplat::ModuleControl* control) {
-  const std::map<std::string, std::string> before = FlagValues();
+  const std::map<std::string, std::string> before = hoplat::SettableFlagValues();
   if (absl::Status s = file->Load(); !s.ok()) {
     hoplat::Logf("SIGHUP: %s; keeping the running configuration", s.message());
     return;
   }
-  for (const auto& [name, value] : FlagValues()) {
-    if (value != before.at(name) && kReloadable.count(name) == 0) {
+  for (const auto& [name, value] : hoplat::SettableFlagValues()) {
+    if (value != before.at(name) && !hoplat::IsReloadable(name)) {
       hoplat::Logf("SIGHUP: %s changed; it takes effect when the agent restarts", name);
     }
   }
@@ -162,17 +72,12 @@ void MakeParents(const std::string& dir) {
 
 int main(int argc, char** argv) {
   hoplat::SetLogProgramName("hoplat-agent");
-  hoplat::SetUpFlagsUsage("agent/main.cc", "hoplat-agent",
-                          "Streams hoplat records from /dev/hoplat (or --replay FILE) to a "
-                          "collector.\nUsage: hoplat-agent --collector HOST:PORT [--node_id NAME] "
-                          "[--config FILE] [flags]\n       hoplat-agent --record FILE "
-                          "[--record_count N]");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> rest = hoplat::ParseCommandLineWithUsage(argc, argv, hoplat::AgentUsage());
   if (rest.size() > 1) return Fail(std::string("unexpected argument \"") + rest[1] + "\" (see --help)");
 
   std::unique_ptr<hoplat::ConfigFile> config_file;
   if (!absl::GetFlag(FLAGS_config).empty()) {
-    config_file = std::make_unique<hoplat::ConfigFile>(absl::GetFlag(FLAGS_config), kSettable,
+    config_file = std::make_unique<hoplat::ConfigFile>(absl::GetFlag(FLAGS_config), hoplat::SettableFlags(),
                                                        hoplat::FlagsOnCommandLine(argc, argv));
     if (absl::Status s = config_file->Load(); !s.ok()) return Fail(std::string(s.message()));
   }
@@ -203,28 +108,9 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  hoplat::AgentOptions options;
-  options.client.target = absl::GetFlag(FLAGS_collector);
-  options.client.node_id = absl::GetFlag(FLAGS_node_id).empty() ? Hostname()
-                                                                 : absl::GetFlag(FLAGS_node_id);
-  options.client.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
-  options.client.ack_timeout = absl::GetFlag(FLAGS_ack_timeout);
-  options.batch_size = absl::GetFlag(FLAGS_batch_size);
-  options.flush_interval = absl::GetFlag(FLAGS_flush_interval);
-  options.report_interval = absl::GetFlag(FLAGS_report_interval);
-  options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
-  if (absl::Status s = hoplat::ValidateNodeId(options.client.node_id); !s.ok()) {
-    return Fail(std::string(s.message()) + " (set --node_id)");
-  }
-  if (options.batch_size == 0 || options.batch_size > 65536) return Fail("--batch_size: 1 to 65536");
-  if (options.client.max_in_flight < 1) return Fail("--max_in_flight: at least 1");
-  if (options.flush_interval <= absl::ZeroDuration()) return Fail("--flush_interval: more than 0");
-  if (options.client.ack_timeout <= absl::ZeroDuration()) return Fail("--ack_timeout: more than 0");
-  if (!absl::GetFlag(FLAGS_paths).empty()) {
-    if (absl::StatusOr<uint32_t> p = hoplat::ParsePaths(absl::GetFlag(FLAGS_paths)); !p.ok()) {
-      return Fail(std::string(p.status().message()));
-    }
-  }
+  absl::StatusOr<hoplat::AgentOptions> options_or = hoplat::AgentOptionsFromFlags();
+  if (!options_or.ok()) return Fail(std::string(options_or.status().message()));
+  hoplat::AgentOptions options = *std::move(options_or);
 
   std::unique_ptr<hoplat::Spool> spool;
   if (!absl::GetFlag(FLAGS_spool_dir).empty()) {
@@ -233,9 +119,8 @@ int main(int argc, char** argv) {
     auto opened = hoplat::Spool::Open(dir, absl::GetFlag(FLAGS_spool_max_bytes));
     if (!opened.ok()) return Fail(std::string(opened.status().message()));
     spool = std::move(*opened);
-    options.spool = spool.get();
+    options.pending = spool.get();
   }
-  options.client.connect_timeout = absl::Seconds(1);  // a down collector must not stall reading
 
   std::unique_ptr<hoplat::RecordSource> source;
   std::unique_ptr<hoplat::ModuleControl> control;

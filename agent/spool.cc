@@ -15,11 +15,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 
 namespace hoplat {
 namespace {
 
-constexpr char kSuffix[] = ".batch";
+constexpr absl::string_view kSuffix = ".batch";
 
 absl::Status WriteFileAtomically(const std::string& path, const std::string& data) {
   const std::string tmp = path + ".tmp";
@@ -52,10 +54,9 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(const std::string& dir, uint6
   DIR* d = opendir(dir.c_str());
   if (d == nullptr) return absl::UnavailableError(absl::StrCat(dir, ": ", strerror(errno)));
   while (dirent* e = readdir(d)) {
-    const std::string name = e->d_name;
+    absl::string_view name = e->d_name;
     uint64_t seq;
-    if (name.size() <= sizeof(kSuffix) - 1 || name.substr(name.size() - 6) != kSuffix ||
-        !absl::SimpleAtoi(name.substr(0, name.size() - 6), &seq)) {
+    if (!absl::ConsumeSuffix(&name, kSuffix) || name.empty() || !absl::SimpleAtoi(name, &seq)) {
       continue;  // *.tmp of a write cut short, and anything else, is ignored
     }
     struct stat st;
@@ -81,16 +82,9 @@ absl::Status Spool::Append(const v1::ObservationBatch& batch) {
   bool dropped = false;
   // Make room: the oldest data goes first, and is counted.
   while (!files_.empty() && bytes_ + data.size() > max_bytes_) {
-    auto oldest = files_.begin();
-    uint64_t observations = oldest->second.second;
-    if (observations == 0) {  // a file from before a restart: read its count
-      if (std::optional<v1::ObservationBatch> old = ReadFile(oldest->first)) {
-        observations = static_cast<uint64_t>(old->hash_size());
-      }
-    }
-    Remove(oldest);
     ++dropped_batches_;
-    dropped_observations_ += observations;
+    dropped_observations_ += ObservationsIn(files_.begin());
+    Remove(files_.begin());
     dropped = true;
   }
   if (dropped) SaveDropped().IgnoreError();
@@ -121,30 +115,46 @@ std::optional<v1::ObservationBatch> Spool::ReadFile(uint64_t seq) const {
 }
 
 absl::StatusOr<v1::ObservationBatch> Spool::NextUnsent() {
-  for (auto it = files_.upper_bound(sent_through_); it != files_.end();
-       it = files_.upper_bound(sent_through_)) {
+  // What is in flight is at most a window, at the front: few to skip.
+  auto it = files_.begin();
+  while (it != files_.end()) {
+    if (sent_.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
     if (std::optional<v1::ObservationBatch> batch = ReadFile(it->first)) return *std::move(batch);
     // Damaged (the disk, or a hand): counted as dropped, never retried forever.
     ++dropped_batches_;
     SaveDropped().IgnoreError();
-    Remove(it);
+    it = Remove(it);
   }
   return absl::NotFoundError("every spooled batch has been sent");
 }
 
-void Spool::Remove(std::map<uint64_t, std::pair<uint64_t, uint64_t>>::iterator it) {
-  unlink(PathOf(it->first).c_str());
-  bytes_ -= it->second.first;
-  files_.erase(it);
+uint64_t Spool::ObservationsIn(Files::iterator it) const {
+  if (it->second.second != 0) return it->second.second;
+  // A file from before a restart: its count is read when it is needed.
+  std::optional<v1::ObservationBatch> b = ReadFile(it->first);
+  return b ? static_cast<uint64_t>(b->hash_size()) : 0;
 }
 
-void Spool::Discard(uint64_t seq) {
+Spool::Files::iterator Spool::Remove(Files::iterator it) {
+  unlink(PathOf(it->first).c_str());
+  bytes_ -= it->second.first;
+  sent_.erase(it->first);
+  return files_.erase(it);
+}
+
+uint64_t Spool::Discard(uint64_t seq) {
   auto it = files_.find(seq);
-  if (it != files_.end()) Remove(it);
+  if (it == files_.end()) return 0;
+  const uint64_t observations = ObservationsIn(it);
+  Remove(it);
+  return observations;
 }
 
 void Spool::Release(uint64_t seq) {
-  while (!files_.empty() && files_.begin()->first <= seq) Remove(files_.begin());
+  if (auto it = files_.find(seq); it != files_.end()) Remove(it);
 }
 
 }  // namespace hoplat

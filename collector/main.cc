@@ -42,19 +42,23 @@ ABSL_FLAG(absl::Duration, max_past, absl::Hours(24 * 7),
           "Observations older than this (by the collector's clock) are refused as absurd.");
 ABSL_FLAG(absl::Duration, max_future, absl::Minutes(10),
           "Observations further in the future than this are refused as absurd.");
-ABSL_FLAG(uint64_t, testonly_exit_before_commit_seq, 0,
-          "Tests only: exit(86) just before committing the batch with this seq.");
 
 int main(int argc, char** argv) {
   hoplat::SetLogProgramName("hoplat-collector");
-  hoplat::SetUpFlagsUsage("collector/main.cc", "hoplat-collector",
+  const hoplat::ProgramUsage usage{
+      "hoplat-collector",
       "Stores hoplat observations and answers latency queries.\n"
       "Usage: hoplat-collector [--listen HOST:PORT] [--db PATH] [flags]\n"
       "Query it with grpcurl (reflection is on), e.g.\n"
       "  grpcurl -plaintext 127.0.0.1:50051 list\n"
       "  grpcurl -plaintext -d '{\"from_node\":\"r1\",\"to_node\":\"r3\"}' "
-      "127.0.0.1:50051 hoplat.v1.Query/PathLatency");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+      "127.0.0.1:50051 hoplat.v1.Query/PathLatency",
+      {{"Serving", {"listen", "max_message_bytes"}},
+       {"Storage", {"db", "retention", "aggregate_retention", "max_db_bytes"}},
+       {"Correlation",
+        {"window", "reorder_slack", "idle_timeout", "seal_timeout", "max_pending_observations"}},
+       {"What a batch may hold", {"max_batch_observations", "max_past", "max_future"}}}};
+  std::vector<char*> rest = hoplat::ParseCommandLineWithUsage(argc, argv, usage);
   if (rest.size() > 1) {
     std::fprintf(stderr, "hoplat-collector: unexpected argument \"%s\" (see --help)\n", rest[1]);
     return 2;
@@ -75,7 +79,6 @@ int main(int argc, char** argv) {
   options.store.max_db_bytes = absl::GetFlag(FLAGS_max_db_bytes);
   options.store.retention = absl::GetFlag(FLAGS_retention);
   options.store.aggregate_retention = absl::GetFlag(FLAGS_aggregate_retention);
-  options.store.testonly_exit_before_commit_seq = absl::GetFlag(FLAGS_testonly_exit_before_commit_seq);
   options.correlator.window = absl::GetFlag(FLAGS_window);
   options.correlator.reorder_slack = absl::GetFlag(FLAGS_reorder_slack);
   options.correlator.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "collector/aggregate_row.h"
 #include "collector/schema.h"
+#include "common/fail_point.h"
 #include "common/log.h"
 #include "common/observation_codec.h"
 
@@ -36,7 +37,9 @@ absl::Status WriteMeta(Db* db, absl::string_view key, int64_t value) {
 
 }  // namespace
 
-Store::Store(StoreOptions options) : options_(std::move(options)) {}
+Store::Store(StoreOptions options)
+    : options_(std::move(options)),
+      exit_before_commit_seq_(FailPointValue("collector.exit_before_commit_seq")) {}
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
   std::unique_ptr<Store> store(new Store(std::move(options)));
@@ -343,10 +346,9 @@ void Store::CommitBatches(std::vector<BatchJob>* jobs) {
       if (absl::Status s = insert.Run(); !s.ok()) return s;
       duplicate[i] = db_->changes() == 0;
       if (!duplicate[i]) ids[i] = db_->last_insert_rowid();
-      if (options_.testonly_exit_before_commit_seq != 0 &&
-          j.seq == options_.testonly_exit_before_commit_seq) {
-        Logf("testonly: exiting before committing batch %d", j.seq);
-        _exit(86);
+      if (exit_before_commit_seq_ && j.seq == *exit_before_commit_seq_) {
+        Logf("fail point: exiting before committing batch %d", j.seq);
+        _exit(86);  // as a crash between receipt and commit would
       }
       node.Bind(1, j.node_id)
           .Bind(2, ToNs(options_.clock()))

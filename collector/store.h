@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,9 +34,6 @@ struct StoreOptions {
   size_t index_flush_entries = 4'000'000;
   absl::Duration index_flush_interval = absl::Seconds(60);
   std::function<absl::Time()> clock = [] { return absl::Now(); };
-  // Tests only: the process _exit()s just before committing the batch with
-  // this seq, as a crash between receipt and commit would.
-  uint64_t testonly_exit_before_commit_seq = 0;
 };
 
 // A batch on its way to the database. `done` runs on the writer thread once
@@ -120,6 +118,7 @@ class Store {
   void Enqueue(Control control);
 
   const StoreOptions options_;
+  const std::optional<uint64_t> exit_before_commit_seq_;  // a fail point (tests)
   std::unique_ptr<Db> db_;
   int64_t sealed_end_minute_at_open_ = 0;
   HashIndexBuffer index_;

@@ -1,27 +1,83 @@
 #include "common/flags_usage.h"
 
-#include <string>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace hoplat {
 namespace {
-const char* own_file = "";
-bool IsOwnFlag(absl::string_view file) { return absl::EndsWith(file, own_file); }
+
+// No flag is Abseil's to list for --help/--helpshort (ours are, below).
+bool IsListed(absl::string_view) { return false; }
+
+// Help text wrapped at 78 columns, indented.
+void AppendWrapped(absl::string_view text, std::string* out) {
+  constexpr size_t kWidth = 78;
+  constexpr absl::string_view kIndent = "      ";
+  std::string line(kIndent);
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (line.size() > kIndent.size() && line.size() + 1 + word.size() > kWidth) {
+      absl::StrAppend(out, line, "\n");
+      line = std::string(kIndent);
+    }
+    if (line.size() > kIndent.size()) line += ' ';
+    absl::StrAppend(&line, word);
+  }
+  absl::StrAppend(out, line, "\n");
+}
+
+bool IsHelpArg(const char* arg) {
+  for (const char* h : {"--help", "-help", "--helpshort", "-helpshort", "-h"}) {
+    if (std::strcmp(arg, h) == 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-void SetUpFlagsUsage(const char* main_file, const char* program, const char* usage) {
-  own_file = main_file;
-  const std::string version = absl::StrCat(program, " " HOPLAT_VERSION "\n");
+std::string HelpText(const ProgramUsage& usage) {
+  std::string out = absl::StrCat(usage.usage, "\n");
+  for (const FlagSection& section : usage.sections) {
+    absl::StrAppend(&out, "\n", section.heading, ":\n");
+    for (const std::string& name : section.flags) {
+      const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+      if (flag == nullptr) continue;
+      const std::string def = flag->DefaultValue();
+      absl::StrAppend(&out, "  --", name, def.empty() ? "" : absl::StrCat("  (default: ", def, ")"),
+                      "\n");
+      AppendWrapped(flag->Help(), &out);
+    }
+  }
+  absl::StrAppend(&out, "\n  --help     this text\n  --version  the version\n");
+  return out;
+}
+
+std::vector<char*> ParseCommandLineWithUsage(int argc, char** argv, const ProgramUsage& usage) {
+  const std::string version = absl::StrCat(usage.program, " " HOPLAT_VERSION "\n");
   absl::FlagsUsageConfig config;
-  config.contains_help_flags = IsOwnFlag;
-  config.contains_helpshort_flags = IsOwnFlag;
+  // Abseil's own --help would list flags by source file path and exit 1:
+  // ours is handled below.
+  config.contains_help_flags = IsListed;
+  config.contains_helpshort_flags = IsListed;
   config.version_string = [version] { return version; };
   absl::SetFlagsUsageConfig(config);
-  absl::SetProgramUsageMessage(usage);
+  absl::SetProgramUsageMessage(usage.usage);
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) break;
+    if (IsHelpArg(argv[i])) {
+      std::fputs(HelpText(usage).c_str(), stdout);
+      std::exit(0);
+    }
+  }
+  return absl::ParseCommandLine(argc, argv);
 }
 
 }  // namespace hoplat

@@ -1,12 +1,33 @@
 #ifndef HOPLAT_COMMON_FLAGS_USAGE_H_
 #define HOPLAT_COMMON_FLAGS_USAGE_H_
 
+#include <string>
+#include <vector>
+
 namespace hoplat {
 
-// Makes --help list only the flags defined in the program's own source file
-// (whose path ends with `main_file`), not those of every linked library, sets
-// the usage text and --version. Call before absl::ParseCommandLine.
-void SetUpFlagsUsage(const char* main_file, const char* program, const char* usage);
+// One heading of --help and the flags listed under it, in order.
+struct FlagSection {
+  std::string heading;
+  std::vector<std::string> flags;
+};
+
+// What --help prints: the usage text, then each section's flags with their
+// defaults and help. --help, -help, --helpshort and -h print it and exit 0;
+// --version prints the version and exits 0. Flags of linked libraries are
+// left out (--helpfull lists everything, Abseil's way).
+struct ProgramUsage {
+  const char* program;
+  const char* usage;
+  std::vector<FlagSection> sections;
+};
+
+// Handles the usage flags, then parses the command line (Abseil). Returns
+// the positional arguments, argv[0] first.
+std::vector<char*> ParseCommandLineWithUsage(int argc, char** argv, const ProgramUsage& usage);
+
+// The --help text (for tests and for the above).
+std::string HelpText(const ProgramUsage& usage);
 
 }  // namespace hoplat
 

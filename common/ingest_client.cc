@@ -1,15 +1,19 @@
 #include "common/ingest_client.h"
 
+#include <algorithm>
 #include <chrono>
-#include <iterator>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/ingest_metadata.h"
+#include "common/memory_pending_batches.h"
 
 namespace hoplat {
 
-IngestClient::IngestClient(IngestClientOptions options) : options_(std::move(options)) {
+IngestClient::IngestClient(IngestClientOptions options, PendingBatches* pending)
+    : options_(std::move(options)),
+      owned_pending_(pending == nullptr ? std::make_unique<MemoryPendingBatches>() : nullptr),
+      pending_(pending == nullptr ? owned_pending_.get() : pending) {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(64 << 20);
   channel_ = grpc::CreateCustomChannel(options_.target, grpc::InsecureChannelCredentials(), args);
@@ -56,53 +60,29 @@ absl::Status IngestClient::Connect() {
     if (!gave_up) {
       welcomed_ = true;
       broken_ = false;
-      in_flight_ = 0;
+      in_flight_.clear();
     }
   }
   if (gave_up) return Finish();
   reader_ = std::thread([this] { ReadAcks(); });
-  // Resend what the previous stream left unacknowledged, oldest first. The
-  // deque only shrinks from the front while we walk it, so index by distance
-  // from the back.
-  size_t resend;
-  {
-    absl::MutexLock lock(&mu_);
-    resend = unacked_.size();
-  }
-  for (size_t i = resend; i > 0; --i) {
-    v1::IngestRequest request;
-    {
-      absl::MutexLock lock(&mu_);
-      if (broken_) break;
-      if (i > unacked_.size()) continue;  // acknowledged meanwhile
-      *request.mutable_batch() = unacked_[unacked_.size() - i];
-      ++in_flight_;
-    }
-    if (!stream_->Write(request)) {
-      absl::MutexLock lock(&mu_);
-      broken_ = true;
-      break;
-    }
-  }
-  absl::MutexLock lock(&mu_);
-  return StreamStatusLocked();
+  // What the previous stream left unacknowledged goes again, oldest first.
+  pending_->Unsend();
+  return Pump();
 }
 
 void IngestClient::ReadAcks() {
   v1::IngestResponse response;
   while (stream_->Read(&response)) {
     absl::MutexLock lock(&mu_);
-    if (!response.has_ack() || unacked_.empty() || in_flight_ == 0 ||
-        unacked_.front().seq() != response.ack().seq()) {
+    if (!response.has_ack() || in_flight_.empty() || in_flight_.front() != response.ack().seq()) {
       protocol_error_ = absl::StrCat("unexpected response from collector: ",
                                      response.ShortDebugString());
       broken_ = true;
       context_->TryCancel();
       return;
     }
-    last_acked_seq_ = unacked_.front().seq();
-    unacked_.pop_front();
-    --in_flight_;
+    acked_seqs_.push_back(in_flight_.front());
+    in_flight_.pop_front();
     ++acked_;
     if (response.ack().duplicate()) ++duplicates_;
   }
@@ -116,22 +96,67 @@ absl::Status IngestClient::StreamStatusLocked() const {
   return absl::OkStatus();
 }
 
+absl::Status IngestClient::Queue(v1::ObservationBatch batch) {
+  absl::Status kept = pending_->Append(batch);
+  Pump().IgnoreError();  // a broken stream is the caller's to find (connected())
+  return kept;
+}
+
 absl::Status IngestClient::Send(v1::ObservationBatch batch) {
+  const uint64_t seq = batch.seq();
+  if (absl::Status s = pending_->Append(batch); !s.ok()) return s;
+  for (;;) {
+    if (absl::Status s = Pump(); !s.ok()) return s;
+    bool on_wire;
+    {
+      absl::MutexLock lock(&mu_);
+      on_wire = std::find(in_flight_.begin(), in_flight_.end(), seq) != in_flight_.end() ||
+                std::find(acked_seqs_.begin(), acked_seqs_.end(), seq) != acked_seqs_.end();
+      if (!on_wire) mu_.Await(absl::Condition(this, &IngestClient::RoomOrBrokenLocked));
+    }
+    // Sent and already acknowledged, or refused: gone from the pending ones.
+    if (on_wire || (!pending_->has_unsent() && connected())) return absl::OkStatus();
+  }
+}
+
+absl::Status IngestClient::Pump() {
+  ReleaseAcked();
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (broken_ || stream_ == nullptr) {
+        pending_->Unsend();  // all of it goes again on the next stream
+        return StreamStatusLocked();
+      }
+      if (!RoomOrBrokenLocked() || !pending_->has_unsent()) return absl::OkStatus();
+    }
+    absl::StatusOr<v1::ObservationBatch> batch = pending_->NextUnsent();
+    if (!batch.ok()) return absl::OkStatus();  // the rest could not be read: dropped, counted
+    pending_->MarkSent(batch->seq());
+    if (!Write(*batch)) continue;  // broken: found above
+  }
+}
+
+bool IngestClient::Write(const v1::ObservationBatch& batch) {
   v1::IngestRequest request;
+  *request.mutable_batch() = batch;
   {
     absl::MutexLock lock(&mu_);
-    unacked_.push_back(std::move(batch));  // kept even if the stream is down
-    mu_.Await(absl::Condition(this, &IngestClient::RoomOrBrokenLocked));
-    if (broken_) return StreamStatusLocked();
-    *request.mutable_batch() = unacked_.back();
-    ++in_flight_;
+    in_flight_.push_back(batch.seq());
   }
-  if (!stream_->Write(request)) {
+  if (stream_->Write(request)) return true;
+  absl::MutexLock lock(&mu_);
+  broken_ = true;
+  return false;
+}
+
+void IngestClient::ReleaseAcked() {
+  std::vector<uint64_t> acked;
+  {
     absl::MutexLock lock(&mu_);
-    broken_ = true;
-    return StreamStatusLocked();
+    acked.swap(acked_seqs_);
   }
-  return absl::OkStatus();
+  for (uint64_t seq : acked) pending_->Release(seq);
 }
 
 absl::Status IngestClient::SendReport(const v1::NodeReport& report) {
@@ -150,14 +175,17 @@ absl::Status IngestClient::SendReport(const v1::NodeReport& report) {
 }
 
 absl::Status IngestClient::Flush(absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return broken_ || unacked_.empty(); };
-  if (!mu_.AwaitWithTimeout(absl::Condition(&done), timeout)) {
-    return absl::DeadlineExceededError(
-        absl::StrCat(unacked_.size(), " batches still unacknowledged"));
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    const absl::Status pumped = Pump();
+    if (pending_->empty()) return absl::OkStatus();
+    if (!pumped.ok()) return pumped;
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(pending_->batches(), " batches still unacknowledged"));
+    }
+    WaitForProgress(deadline - absl::Now());
   }
-  if (!unacked_.empty()) return StreamStatusLocked();
-  return absl::OkStatus();
 }
 
 void IngestClient::Watch() {
@@ -170,7 +198,7 @@ void IngestClient::Watch() {
     if (welcomed_ && broken_ && !closing_) return;  // ended already: its status stands
     if (!welcomed_) {
       if (now - start < options_.hello_timeout) continue;
-    } else if (acked_ != acked_seen || (in_flight_ == 0 && !closing_)) {
+    } else if (acked_ != acked_seen || (in_flight_.empty() && !closing_)) {
       acked_seen = acked_;  // progress, or nothing to wait for
       progress_at = now;
       continue;
@@ -228,17 +256,13 @@ absl::Status IngestClient::Finish() {
 }
 
 void IngestClient::NoteRejection(uint64_t seq, absl::string_view reason) {
-  absl::MutexLock lock(&mu_);
-  for (auto it = unacked_.begin(); it != unacked_.end(); ++it) {
-    if (it->seq() != seq) continue;
-    rejected_.push_back({seq, static_cast<uint64_t>(it->hash_size()), std::string(reason)});
-    unacked_.erase(it);
-    return;
+  ReleaseAcked();  // so that only a batch still pending is counted
+  if (const uint64_t observations = pending_->Discard(seq); observations > 0) {
+    rejected_.push_back({seq, observations, std::string(reason)});
   }
 }
 
 std::vector<IngestClient::Rejected> IngestClient::TakeRejected() {
-  absl::MutexLock lock(&mu_);
   std::vector<Rejected> out;
   out.swap(rejected_);
   return out;
@@ -263,27 +287,21 @@ void IngestClient::Abort() {
   Finish().IgnoreError();
 }
 
-std::vector<v1::ObservationBatch> IngestClient::TakeUnacked() {
-  Abort();
-  absl::MutexLock lock(&mu_);
-  std::vector<v1::ObservationBatch> out(std::make_move_iterator(unacked_.begin()),
-                                        std::make_move_iterator(unacked_.end()));
-  unacked_.clear();
-  return out;
-}
-
 bool IngestClient::connected() const {
   absl::MutexLock lock(&mu_);
   return stream_ != nullptr && !broken_;
 }
 
-void IngestClient::WaitForRoom(absl::Duration timeout) {
+void IngestClient::WaitForProgress(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(this, &IngestClient::RoomOrBrokenLocked), timeout);
+  auto progress = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return broken_ || !acked_seqs_.empty();
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&progress), timeout);
 }
 
 bool IngestClient::RoomOrBrokenLocked() const {
-  return broken_ || in_flight_ < static_cast<size_t>(options_.max_in_flight);
+  return broken_ || in_flight_.size() < static_cast<size_t>(options_.max_in_flight);
 }
 
 bool IngestClient::window_full() const {
@@ -295,17 +313,13 @@ uint64_t IngestClient::acked_batches() const {
   absl::MutexLock lock(&mu_);
   return acked_;
 }
-uint64_t IngestClient::last_acked_seq() const {
-  absl::MutexLock lock(&mu_);
-  return last_acked_seq_;
-}
 uint64_t IngestClient::duplicate_acks() const {
   absl::MutexLock lock(&mu_);
   return duplicates_;
 }
-size_t IngestClient::unacked_batches() const {
-  absl::MutexLock lock(&mu_);
-  return unacked_.size();
+size_t IngestClient::unacked_batches() {
+  ReleaseAcked();
+  return pending_->batches();
 }
 
 }  // namespace hoplat

@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/pending_batches.h"
 #include "grpcpp/grpcpp.h"
 #include "hoplat/v1/ingest.grpc.pb.h"
 
@@ -23,7 +24,7 @@ struct IngestClientOptions {
   std::string node_id;
   std::string agent_version = HOPLAT_VERSION;
   v1::ClockState clock;
-  // Batches sent but not yet acknowledged before Send() blocks.
+  // Batches on the wire not yet acknowledged (the window).
   int max_in_flight = 8;
   absl::Duration connect_timeout = absl::Seconds(5);
   // The longest wait for the collector's Welcome once connected (it
@@ -35,34 +36,51 @@ struct IngestClientOptions {
   absl::Duration ack_timeout = absl::Seconds(30);
 };
 
-// The client side of hoplat.v1.Ingest/Stream, for one node.
+// The client side of hoplat.v1.Ingest/Stream, for one node: the stream
+// only. The batches themselves belong to a PendingBatches (memory or
+// disk), which keeps each one until the collector acknowledges it: the
+// client sends from there as the window allows, and tells it what was
+// acknowledged. When the stream breaks, Connect() opens a new one and
+// everything unacknowledged goes again, in order; the collector stores a
+// resent batch once.
 //
-// Every batch is kept until the collector acknowledges it. When the stream
-// breaks, Connect() opens a new one and resends everything unacknowledged, in
-// order; the collector stores a resent batch once. Not thread-safe: one
-// thread calls the methods (a background thread only reads acks).
+// Not thread-safe: one thread calls the methods, and only that thread
+// touches the PendingBatches. Each stream has two background threads: one
+// reads acks, one (the watchdog) tears the stream down when the collector
+// stops answering (hello_timeout, ack_timeout).
 class IngestClient {
  public:
-  explicit IngestClient(IngestClientOptions options);
+  // `pending` (not owned) holds the batches; without one the client keeps
+  // an unbounded one in memory (tools and tests).
+  explicit IngestClient(IngestClientOptions options, PendingBatches* pending = nullptr);
   ~IngestClient();
 
   IngestClient(const IngestClient&) = delete;
   IngestClient& operator=(const IngestClient&) = delete;
 
-  // Opens a stream, says Hello, waits for Welcome, resends unacknowledged batches.
+  // Opens a stream, says Hello, waits for Welcome, then sends what is
+  // unacknowledged as the window allows.
   absl::Status Connect();
 
-  // True while max_in_flight batches are unacknowledged: Send() would block.
-  bool window_full() const;
-  // Waits up to `timeout` until the window has room or the stream breaks.
-  void WaitForRoom(absl::Duration timeout);
-
-  // Queues the batch for sending; blocks while max_in_flight are unacknowledged.
-  // An error means the stream is broken: Connect() again (nothing is lost).
+  // Keeps the batch among the pending ones and sends what the window
+  // allows. Never blocks; an error means the batch could not be kept.
+  absl::Status Queue(v1::ObservationBatch batch);
+  // Queue(), then waits while the window is full until the batch is on the
+  // wire. An error means the stream is broken: Connect() again (nothing is
+  // lost).
   absl::Status Send(v1::ObservationBatch batch);
+  // Releases what was acknowledged, then sends pending batches while the
+  // window has room. Never blocks; returns the stream's state.
+  absl::Status Pump();
   absl::Status SendReport(const v1::NodeReport& report);
 
-  // Waits until every sent batch is acknowledged (or the stream breaks).
+  // True while max_in_flight batches are unacknowledged on the wire.
+  bool window_full() const;
+  // Waits up to `timeout` for an ack, room in the window, or a broken stream.
+  void WaitForProgress(absl::Duration timeout);
+
+  // Sends everything pending and waits until it is acknowledged (or the
+  // stream breaks, or the timeout).
   absl::Status Flush(absl::Duration timeout);
 
   // Half-closes the stream, waits for the collector to finish it, and returns
@@ -70,18 +88,15 @@ class IngestClient {
   absl::Status Close();
 
   // Tears the stream down at once (as a crash or a cable pull would);
-  // unacknowledged batches stay queued for the next Connect().
+  // unacknowledged batches stay pending for the next Connect().
   void Abort();
 
-  // Gives up on the stream (if any) and hands back every unacknowledged
-  // batch, oldest first, e.g. to keep them in a disk spool.
-  std::vector<v1::ObservationBatch> TakeUnacked();
   bool connected() const;
 
   // Batches the collector refused for good (it ended a stream naming the
-  // batch in kRefusedBatchMetadata: resending cannot help).
-  // They are taken out of the unacknowledged ones, never resent, and wait
-  // here for the caller to count and log.
+  // batch in kRefusedBatchMetadata: resending cannot help). They are taken
+  // out of the pending batches, never resent, and wait here for the caller
+  // to count and log.
   struct Rejected {
     uint64_t seq;
     uint64_t observations;
@@ -91,17 +106,17 @@ class IngestClient {
 
   const v1::Welcome& welcome() const { return welcome_; }
   uint64_t acked_batches() const;
-  // The newest acknowledged batch's seq (acks come in the order sent); 0 before any.
-  uint64_t last_acked_seq() const;
   uint64_t duplicate_acks() const;
-  size_t unacked_batches() const;
+  // Pending batches not yet acknowledged (sent or not).
+  size_t unacked_batches();
 
  private:
   void ReadAcks();
-  // Send() may go on: the window has room, or the stream is broken (it fails).
+  // Hands what was acknowledged to the pending batches (caller's thread).
+  void ReleaseAcked();
+  // Writes one batch; false if the stream broke.
+  bool Write(const v1::ObservationBatch& batch);
   bool RoomOrBrokenLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Tears the stream down when the collector stops answering (see
-  // ack_timeout); a thread per stream.
   void Watch();
   void StopWatch();
   absl::Status StreamStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -109,6 +124,8 @@ class IngestClient {
   void NoteRejection(uint64_t seq, absl::string_view reason);
 
   const IngestClientOptions options_;
+  std::unique_ptr<PendingBatches> owned_pending_;
+  PendingBatches* const pending_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Ingest::Stub> stub_;
   std::unique_ptr<grpc::ClientContext> context_;
@@ -118,18 +135,18 @@ class IngestClient {
   v1::Welcome welcome_;
 
   mutable absl::Mutex mu_;
-  // Sent or waiting to be sent, oldest first; popped when acknowledged.
-  std::deque<v1::ObservationBatch> unacked_ ABSL_GUARDED_BY(mu_);
-  size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // how many of unacked_ went out on this stream
+  // Seqs written on this stream and not yet acknowledged, in the order sent.
+  std::deque<uint64_t> in_flight_ ABSL_GUARDED_BY(mu_);
+  // Acknowledged, not yet released from the pending batches.
+  std::vector<uint64_t> acked_seqs_ ABSL_GUARDED_BY(mu_);
   bool broken_ ABSL_GUARDED_BY(mu_) = true;
   std::string protocol_error_ ABSL_GUARDED_BY(mu_);
   uint64_t acked_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t last_acked_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<Rejected> rejected_ ABSL_GUARDED_BY(mu_);
   bool welcomed_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_watch_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t duplicates_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<Rejected> rejected_;  // caller's thread only
 };
 
 }  // namespace hoplat

@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/nsproxy.h>
 #include <linux/poll.h>
@@ -19,6 +20,10 @@
 
 #include "compat.h"
 #include "hoplat.h"
+
+static unsigned int hoplat_flush_ms = 10;
+module_param_named(flush_ms, hoplat_flush_ms, uint, 0444);
+MODULE_PARM_DESC(flush_ms, "Longest a record waits before the reader is woken, ms (default 10)");
 
 struct hoplat_reader {
 	struct net *net;
@@ -145,6 +150,8 @@ static struct miscdevice hoplat_misc = {
 
 int hoplat_chardev_init(void)
 {
+	if (hoplat_flush_ms == 0)	/* before any reader can arm the timer */
+		hoplat_flush_ms = 1;
 	return misc_register(&hoplat_misc);
 }
 

@@ -35,19 +35,19 @@ static u32 family_bit(const struct nf_hook_state *state)
 	return state->pf == NFPROTO_IPV6 ? HOPLAT_PATH_IPV6 : HOPLAT_PATH_IPV4;
 }
 
-static unsigned int hoplat_arrival(void *priv, struct sk_buff *skb,
-				   const struct nf_hook_state *state)
+static unsigned int hoplat_arrival_hook(void *priv, struct sk_buff *skb,
+					const struct nf_hook_state *state)
 {
 	struct hoplat_net *hn = hoplat_pernet(state->net);
 	const struct hoplat_config *cfg = rcu_dereference(hn->config);
 	bool local_out = state->hook == NF_INET_LOCAL_OUT;
 	struct hoplat_pkt_info info;
-	struct hoplat_arrival a;
+	struct hoplat_stashed_arrival a;
 	u32 gso_size;
 
 	local_bh_disable();
 	/* Whatever a dropped packet left at this address is not ours. */
-	if (hoplat_stash_forget(state->net, skb))
+	if (hoplat_stash_forget(skb))
 		COUNT(hn, unmatched);
 	if (!cfg || !cfg->enabled || !(cfg->paths & family_bit(state)) ||
 	    (local_out && !(cfg->paths & HOPLAT_PATH_LOCAL_OUT)))
@@ -78,15 +78,15 @@ out:
 	return NF_ACCEPT;
 }
 
-static unsigned int hoplat_exit(void *priv, struct sk_buff *skb,
-				const struct nf_hook_state *state)
+static unsigned int hoplat_exit_hook(void *priv, struct sk_buff *skb,
+				     const struct nf_hook_state *state)
 {
 	struct hoplat_net *hn = hoplat_pernet(state->net);
 	const struct hoplat_config *cfg = rcu_dereference(hn->config);
 	bool local_in = state->hook == NF_INET_LOCAL_IN;
 	struct hoplat_rings *rings;
 	struct hoplat_record rec;
-	struct hoplat_arrival a;
+	struct hoplat_stashed_arrival a;
 	bool stale, wake = false;
 	u64 now_mono;
 	u32 path;
@@ -131,21 +131,21 @@ out:
 }
 
 const struct nf_hook_ops hoplat_hook_ops[] = {
-	{ .hook = hoplat_arrival, .pf = NFPROTO_IPV4, .hooknum = NF_INET_PRE_ROUTING,
+	{ .hook = hoplat_arrival_hook, .pf = NFPROTO_IPV4, .hooknum = NF_INET_PRE_ROUTING,
 	  .priority = NF_IP_PRI_FIRST },
-	{ .hook = hoplat_arrival, .pf = NFPROTO_IPV4, .hooknum = NF_INET_LOCAL_OUT,
+	{ .hook = hoplat_arrival_hook, .pf = NFPROTO_IPV4, .hooknum = NF_INET_LOCAL_OUT,
 	  .priority = NF_IP_PRI_FIRST },
-	{ .hook = hoplat_exit, .pf = NFPROTO_IPV4, .hooknum = NF_INET_POST_ROUTING,
+	{ .hook = hoplat_exit_hook, .pf = NFPROTO_IPV4, .hooknum = NF_INET_POST_ROUTING,
 	  .priority = NF_IP_PRI_LAST },
-	{ .hook = hoplat_exit, .pf = NFPROTO_IPV4, .hooknum = NF_INET_LOCAL_IN,
+	{ .hook = hoplat_exit_hook, .pf = NFPROTO_IPV4, .hooknum = NF_INET_LOCAL_IN,
 	  .priority = NF_IP_PRI_LAST },
-	{ .hook = hoplat_arrival, .pf = NFPROTO_IPV6, .hooknum = NF_INET_PRE_ROUTING,
+	{ .hook = hoplat_arrival_hook, .pf = NFPROTO_IPV6, .hooknum = NF_INET_PRE_ROUTING,
 	  .priority = NF_IP6_PRI_FIRST },
-	{ .hook = hoplat_arrival, .pf = NFPROTO_IPV6, .hooknum = NF_INET_LOCAL_OUT,
+	{ .hook = hoplat_arrival_hook, .pf = NFPROTO_IPV6, .hooknum = NF_INET_LOCAL_OUT,
 	  .priority = NF_IP6_PRI_FIRST },
-	{ .hook = hoplat_exit, .pf = NFPROTO_IPV6, .hooknum = NF_INET_POST_ROUTING,
+	{ .hook = hoplat_exit_hook, .pf = NFPROTO_IPV6, .hooknum = NF_INET_POST_ROUTING,
 	  .priority = NF_IP6_PRI_LAST },
-	{ .hook = hoplat_exit, .pf = NFPROTO_IPV6, .hooknum = NF_INET_LOCAL_IN,
+	{ .hook = hoplat_exit_hook, .pf = NFPROTO_IPV6, .hooknum = NF_INET_LOCAL_IN,
 	  .priority = NF_IP6_PRI_LAST },
 };
 const unsigned int hoplat_hook_ops_count = ARRAY_SIZE(hoplat_hook_ops);

@@ -9,6 +9,7 @@
 #include <linux/u64_stats_sync.h>
 #include <linux/wait.h>
 #include <net/net_namespace.h>
+#include <net/netns/generic.h>
 
 #include "include/uapi/linux/hoplat.h"
 #include "pkthash.h"
@@ -54,18 +55,27 @@ struct hoplat_net {
 	bool flushing;	/* the flush timer re-arms itself while set */
 };
 
-/* main.c */
-extern unsigned int hoplat_ring_records;
-extern unsigned int hoplat_flush_ms;
-struct hoplat_net *hoplat_pernet(const struct net *net);
+/* netns.c: per-namespace state, its set-up and tear-down, its counters */
+extern unsigned int hoplat_net_id;
+
+static inline struct hoplat_net *hoplat_pernet(const struct net *net)
+{
+	return net_generic(net, hoplat_net_id);
+}
+
+int hoplat_netns_init(void);
+void hoplat_netns_exit(void);
 void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out);
 
 /* hook.c */
 extern const struct nf_hook_ops hoplat_hook_ops[];
 extern const unsigned int hoplat_hook_ops_count;
 
-/* stash.c: arrival state between the arrival and the exit hook, per CPU */
-struct hoplat_arrival {
+/*
+ * stash.c: what the arrival hook leaves for the exit hook, per CPU for
+ * received packets and in a shared table for locally sent ones
+ */
+struct hoplat_stashed_arrival {
 	u64 hash;
 	u64 arrival_real;
 	u64 arrival_mono;
@@ -80,13 +90,15 @@ void hoplat_stash_exit(void);
 /* All with BH disabled. put and forget return true if they dropped an
  * unmatched arrival; take looks in the shared table too if the packet may
  * have been sent by this host (POST_ROUTING). */
-bool hoplat_stash_forget(const struct net *net, const struct sk_buff *skb);
+bool hoplat_stash_forget(const struct sk_buff *skb);
 bool hoplat_stash_put(const struct net *net, const struct sk_buff *skb,
-		      const struct hoplat_arrival *a);
+		      const struct hoplat_stashed_arrival *a);
 bool hoplat_stash_take(const struct net *net, const struct sk_buff *skb, u64 now_mono,
-		       bool maybe_local_out, struct hoplat_arrival *out, bool *stale);
+		       bool maybe_local_out, struct hoplat_stashed_arrival *out, bool *stale);
 
 /* ring.c: per-CPU single-producer single-consumer record rings */
+extern unsigned int hoplat_ring_records;	/* module parameter ring_records */
+int hoplat_ring_init(void);
 struct hoplat_rings *hoplat_rings_alloc(unsigned int records);
 void hoplat_rings_free(struct hoplat_rings *rings);
 bool hoplat_rings_push(struct hoplat_rings *rings, const struct hoplat_record *rec, bool *wake);

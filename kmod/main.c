@@ -1,167 +1,57 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hoplat: per-packet arrival and exit timestamps with an invariant hash, for
- * per-hop latency across routers. Module init/exit, per-namespace state and
- * module parameters. See docs/architecture.md.
+ * per-hop latency across routers. Module init and exit only: each part
+ * sets itself up in its own file. See docs/architecture.md.
  */
-#include <linux/log2.h>
+#include <linux/init.h>
 #include <linux/module.h>
-#include <linux/slab.h>
-#include <net/netns/generic.h>
+#include <linux/printk.h>
+#include <linux/rcupdate.h>
 
-#include "compat.h"
 #include "hoplat.h"
 
-unsigned int hoplat_ring_records = 4096;
-module_param_named(ring_records, hoplat_ring_records, uint, 0444);
-MODULE_PARM_DESC(ring_records, "Records per CPU ring (power of two, 64..1048576; default 4096)");
-
-unsigned int hoplat_flush_ms = 10;
-module_param_named(flush_ms, hoplat_flush_ms, uint, 0444);
-MODULE_PARM_DESC(flush_ms, "Longest a record waits before the reader is woken, ms (default 10)");
-
-static unsigned int hoplat_net_id __read_mostly;
-
-struct hoplat_net *hoplat_pernet(const struct net *net)
-{
-	return net_generic(net, hoplat_net_id);
-}
-
-void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out)
-{
-	int cpu;
-
-	memset(out, 0, sizeof(*out));
-	for_each_possible_cpu(cpu) {
-		const struct hoplat_stats *s = per_cpu_ptr(hn->stats, cpu);
-		struct hoplat_counters c;
-		unsigned int start;
-
-		do {
-			start = u64_stats_fetch_begin(&s->syncp);
-			c.seen = u64_stats_read(&s->seen);
-			c.sampled = u64_stats_read(&s->sampled);
-			c.ring_drops = u64_stats_read(&s->ring_drops);
-			c.no_reader = u64_stats_read(&s->no_reader);
-			c.parse_errors = u64_stats_read(&s->parse_errors);
-			c.unmatched = u64_stats_read(&s->unmatched);
-		} while (u64_stats_fetch_retry(&s->syncp, start));
-		out->seen += c.seen;
-		out->sampled += c.sampled;
-		out->ring_drops += c.ring_drops;
-		out->no_reader += c.no_reader;
-		out->parse_errors += c.parse_errors;
-		out->unmatched += c.unmatched;
-	}
-	out->records_read = atomic64_read(&hn->records_read);
-}
-
-static int __net_init hoplat_net_init(struct net *net)
-{
-	struct hoplat_net *hn = hoplat_pernet(net);
-	struct hoplat_config *cfg;
-	int cpu, err;
-
-	hn->net = net;
-	mutex_init(&hn->config_lock);
-	init_waitqueue_head(&hn->wait);
-	timer_setup(&hn->flush_timer, hoplat_flush_timer_fn, 0);
-	hn->stats = alloc_percpu(struct hoplat_stats);
-	if (!hn->stats)
-		return -ENOMEM;
-	for_each_possible_cpu(cpu)
-		u64_stats_init(&per_cpu_ptr(hn->stats, cpu)->syncp);
-	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
-	if (!cfg) {
-		err = -ENOMEM;
-		goto free_stats;
-	}
-	cfg->enabled = true;
-	cfg->sample_one_in = 1;
-	cfg->paths = HOPLAT_PATH_ALL;
-	cfg->key = hoplat_default_key;
-	RCU_INIT_POINTER(hn->config, cfg);
-	err = hoplat_procfs_net_init(net);
-	if (err)
-		goto free_cfg;
-	err = nf_register_net_hooks(net, hoplat_hook_ops, hoplat_hook_ops_count);
-	if (err)
-		goto remove_proc;
-	return 0;
-remove_proc:
-	hoplat_procfs_net_exit(net);
-free_cfg:
-	kfree(cfg);
-free_stats:
-	free_percpu(hn->stats);
-	return err;
-}
-
-static void __net_exit hoplat_net_exit(struct net *net)
-{
-	struct hoplat_net *hn = hoplat_pernet(net);
-
-	/* Waits for hooks in flight (synchronize_net), so nothing uses what follows. */
-	nf_unregister_net_hooks(net, hoplat_hook_ops, hoplat_hook_ops_count);
-	hoplat_procfs_net_exit(net);
-	/* A reader holds a reference on its namespace: none can be open here. */
-	WARN_ON(atomic_read(&hn->reader_open));
-	kfree(rcu_dereference_protected(hn->config, true));
-	free_percpu(hn->stats);
-}
-
-static struct pernet_operations hoplat_net_ops = {
-	.init = hoplat_net_init,
-	.exit = hoplat_net_exit,
-	.id = &hoplat_net_id,
-	.size = sizeof(struct hoplat_net),
-};
-
-static int __init hoplat_init(void)
+static int __init hoplat_module_init(void)
 {
 	int err;
 
-	if (!is_power_of_2(hoplat_ring_records) || hoplat_ring_records < 64 ||
-	    hoplat_ring_records > (1U << 20)) {
-		pr_err("hoplat: ring_records must be a power of two in 64..1048576\n");
-		return -EINVAL;
-	}
-	if (hoplat_flush_ms == 0)
-		hoplat_flush_ms = 1;
+	err = hoplat_ring_init();
+	if (err)
+		return err;
 	err = hoplat_stash_init();
 	if (err)
 		return err;
-	err = register_pernet_subsys(&hoplat_net_ops);
+	err = hoplat_netns_init();
 	if (err)
-		goto free_stash;
+		goto stash_exit;
 	err = hoplat_netlink_init();
 	if (err)
-		goto unregister_pernet;
+		goto netns_exit;
 	err = hoplat_chardev_init();
 	if (err)
-		goto unregister_genl;
+		goto netlink_exit;
 	pr_info("hoplat: loaded (ring %u records per CPU)\n", hoplat_ring_records);
 	return 0;
-unregister_genl:
+netlink_exit:
 	hoplat_netlink_exit();
-unregister_pernet:
-	unregister_pernet_subsys(&hoplat_net_ops);
-free_stash:
+netns_exit:
+	hoplat_netns_exit();
+stash_exit:
 	hoplat_stash_exit();
 	return err;
 }
 
-static void __exit hoplat_exit_module(void)
+static void __exit hoplat_module_exit(void)
 {
 	hoplat_chardev_exit();
 	hoplat_netlink_exit();
-	unregister_pernet_subsys(&hoplat_net_ops);	/* no hook runs after this */
+	hoplat_netns_exit();	/* no hook runs after this */
 	hoplat_stash_exit();
 	rcu_barrier();	/* kfree_rcu() of configurations */
 }
 
-module_init(hoplat_init);
-module_exit(hoplat_exit_module);
+module_init(hoplat_module_init);
+module_exit(hoplat_module_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("hoplat: per-hop packet latency (arrival/exit timestamps, invariant hash)");
 MODULE_VERSION("0.1.0");

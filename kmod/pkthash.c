@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /*
  * Invariant fields -> a few 64-bit words -> SipHash-1-3. Built into the
  * module and into the userspace tests (tests/kmod/), so both hash alike.
@@ -12,8 +13,8 @@
  *   TCP:  [sport, dport, sequence] [acknowledgement, 0]
  *   UDP:  [sport, dport, length, 0]
  *   ICMP, ICMPv6: [type, code, id, sequence, 0, 0] (the 4 bytes after the checksum)
- *   then [up to 8 payload bytes after the L4 header (after the IP header
- *   without one), zero-padded], if the packet has any.
+ *   then [up to HOPLAT_PAYLOAD_PREFIX (8) payload bytes after the L4 header
+ *   (after the IP header without one), zero-padded], if the packet has any.
  * Never hashed: TTL / hop limit, checksums, DSCP/ECN (TOS, traffic class),
  * IPv4 header options, IPv6 extension headers' contents beyond the payload
  * word, TCP flags and options.
@@ -166,6 +167,9 @@ static inline u64 load_partial(const u8 *p, u32 n)
 	return v;
 }
 
+/* The payload prefix is hashed as one word (load_partial()). */
+_Static_assert(HOPLAT_PAYLOAD_PREFIX <= 8, "HOPLAT_PAYLOAD_PREFIX must fit one word");
+
 /*
  * pkt holds the first len bytes of the packet (len <= HOPLAT_PARSE_MAX);
  * every access is checked against len. Fills w[] (at most HOPLAT_WORDS_MAX)
@@ -250,7 +254,8 @@ static inline __attribute__((always_inline)) int words(bool ipv6, const u8 *pkt,
 	off = hlen + (u32)l4;
 	stop = len < end ? len : end;
 	if (off < stop)
-		w[n++] = load_partial(pkt + off, stop - off < 8 ? stop - off : 8);
+		w[n++] = load_partial(pkt + off, stop - off < HOPLAT_PAYLOAD_PREFIX ?
+				      stop - off : HOPLAT_PAYLOAD_PREFIX);
 	return n;
 }
 

@@ -56,8 +56,7 @@ struct hoplat_pkt_info {
  * -1 if the IP header is short or not the expected version (the caller
  * counts a parse error). A truncated or unknown L4 header is hashed without
  * it (HOPLAT_F_NO_L4).
- */
-/*
+ *
  * gso_size: for a GRO/GSO aggregate of TCP segments, the payload bytes per
  * segment (skb_shinfo()->gso_size), else 0. The aggregate then hashes with
  * its first segment's length, as the segment itself would on a router that

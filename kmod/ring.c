@@ -10,18 +10,36 @@
  * the packet never waits.
  */
 #include <linux/cpumask.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
+#include <linux/printk.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "hoplat.h"
 #include "ring_core.h"
 
+unsigned int hoplat_ring_records = 4096;
+module_param_named(ring_records, hoplat_ring_records, uint, 0444);
+MODULE_PARM_DESC(ring_records, "Records per CPU ring (power of two, 64..1048576; default 4096)");
+
 struct hoplat_rings {
 	struct hoplat_ring __percpu *pcpu;
 	u32 mask;
 };
+
+/* At module load, before anything else: checks ring_records. */
+int hoplat_ring_init(void)
+{
+	if (!is_power_of_2(hoplat_ring_records) || hoplat_ring_records < 64 ||
+	    hoplat_ring_records > (1U << 20)) {
+		pr_err("hoplat: ring_records must be a power of two in 64..1048576\n");
+		return -EINVAL;
+	}
+	return 0;
+}
 
 struct hoplat_rings *hoplat_rings_alloc(unsigned int records)
 {

@@ -32,7 +32,7 @@
 struct stash_entry {
 	const struct sk_buff *skb;	/* NULL: free */
 	const struct net *net;
-	struct hoplat_arrival a;
+	struct hoplat_stashed_arrival a;
 };
 
 struct stash {
@@ -75,11 +75,12 @@ static struct shared_bucket *shared_bucket(const struct sk_buff *skb)
 }
 
 /*
- * Returns true if an entry for this skb address was dropped. Both tables:
+ * Returns true if an entry for this skb address, left in any namespace,
+ * was dropped. Both tables:
  * a received packet dropped before its exit leaves a per-CPU entry that a
  * locally sent skb at the same address would otherwise find at POST_ROUTING.
  */
-bool hoplat_stash_forget(const struct net *net, const struct sk_buff *skb)
+bool hoplat_stash_forget(const struct sk_buff *skb)
 {
 	struct stash_entry *e = local_slot(skb);
 	struct shared_bucket *b = shared_bucket(skb);
@@ -103,7 +104,7 @@ bool hoplat_stash_forget(const struct net *net, const struct sk_buff *skb)
 }
 
 bool hoplat_stash_put(const struct net *net, const struct sk_buff *skb,
-		      const struct hoplat_arrival *a)
+		      const struct hoplat_stashed_arrival *a)
 {
 	struct stash_entry *e;
 	bool overwrote;
@@ -128,7 +129,7 @@ bool hoplat_stash_put(const struct net *net, const struct sk_buff *skb,
 }
 
 static bool take(struct stash_entry *e, const struct net *net, const struct sk_buff *skb,
-		 u64 now_mono, struct hoplat_arrival *out, bool *stale)
+		 u64 now_mono, struct hoplat_stashed_arrival *out, bool *stale)
 {
 	if (e->skb != skb || e->net != net)
 		return false;
@@ -142,8 +143,9 @@ static bool take(struct stash_entry *e, const struct net *net, const struct sk_b
 }
 
 bool hoplat_stash_take(const struct net *net, const struct sk_buff *skb, u64 now_mono,
-		       bool maybe_local_out, struct hoplat_arrival *out, bool *stale)
+		       bool maybe_local_out, struct hoplat_stashed_arrival *out, bool *stale)
 {
+	struct shared_bucket *b;
 	bool found;
 
 	*stale = false;
@@ -151,14 +153,11 @@ bool hoplat_stash_take(const struct net *net, const struct sk_buff *skb, u64 now
 		return true;
 	if (!maybe_local_out)
 		return false;
-	{
-		struct shared_bucket *b = shared_bucket(skb);
-
-		if (READ_ONCE(b->e.skb) != skb)	/* unlocked peek, as in forget */
-			return false;
-		spin_lock(&b->lock);
-		found = take(&b->e, net, skb, now_mono, out, stale);
-		spin_unlock(&b->lock);
-	}
+	b = shared_bucket(skb);
+	if (READ_ONCE(b->e.skb) != skb)	/* unlocked peek, as in forget */
+		return false;
+	spin_lock(&b->lock);
+	found = take(&b->e, net, skb, now_mono, out, stale);
+	spin_unlock(&b->lock);
 	return found;
 }

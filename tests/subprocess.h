@@ -34,11 +34,17 @@ inline int FreePort() {
 // A child process, killed with SIGKILL if the test leaves it running.
 class Subprocess {
  public:
-  explicit Subprocess(std::vector<std::string> args) {
+  // `env`: NAME=value entries added to this process's environment (e.g. a
+  // fail point, see tests/README.md).
+  explicit Subprocess(std::vector<std::string> args, std::vector<std::string> env = {}) {
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    EXPECT_EQ(posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+    std::vector<char*> envp;
+    for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+    for (std::string& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    EXPECT_EQ(posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), envp.data()), 0);
   }
   ~Subprocess() {
     if (pid_ > 0) Kill();

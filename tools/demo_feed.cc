@@ -40,11 +40,15 @@ struct Router {
 }  // namespace
 
 int main(int argc, char** argv) {
-  hoplat::SetUpFlagsUsage("tools/demo_feed.cc", "hoplat-demo-feed",
+  const hoplat::ProgramUsage usage{
+      "hoplat-demo-feed",
       "Streams three routers' worth of synthetic observations (h1 - r1 - r2 - r3 - h2,\n"
       "extra delay on r2 -> r3) to a hoplat collector.\n"
-      "Usage: hoplat-demo-feed [--collector HOST:PORT] [--delay 20ms] [flags]");
-  absl::ParseCommandLine(argc, argv);
+      "Usage: hoplat-demo-feed [--collector HOST:PORT] [--delay 20ms] [flags]",
+      {{"Flags",
+        {"collector", "packets_per_second", "duration", "delay", "jitter", "seed",
+         "write_replay"}}}};
+  hoplat::ParseCommandLineWithUsage(argc, argv, usage);
 
   const int pps = absl::GetFlag(FLAGS_packets_per_second);
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);

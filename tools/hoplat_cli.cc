@@ -274,8 +274,9 @@ int Trace(v1::Query::Stub* q, const std::string& hash) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  hoplat::SetUpFlagsUsage("tools/hoplat_cli.cc", "hoplat", kUsage);
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  const hoplat::ProgramUsage usage{
+      "hoplat", kUsage, {{"Flags", {"collector", "since", "until", "json", "timeout"}}}};
+  std::vector<char*> args = hoplat::ParseCommandLineWithUsage(argc, argv, usage);
   if (args.size() < 2) {
     std::fprintf(stderr, "%s\n(--help for flags)\n", kUsage);
     return 2;

@@ -36,11 +36,11 @@ class AgentProcessTest : public ::testing::Test {
       : listen_("127.0.0.1:" + std::to_string(FreePort())),
         now_ns_(static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()))) {}
 
-  std::unique_ptr<Subprocess> StartCollector(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {HOPLAT_COLLECTOR_BINARY, "--listen=" + listen_,
-                                     "--db=" + dir_.file("collector.db")};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return std::make_unique<Subprocess>(args);
+  std::unique_ptr<Subprocess> StartCollector(const std::vector<std::string>& env = {}) {
+    return std::make_unique<Subprocess>(
+        std::vector<std::string>{HOPLAT_COLLECTOR_BINARY, "--listen=" + listen_,
+                                 "--db=" + dir_.file("collector.db")},
+        env);
   }
   std::unique_ptr<Subprocess> StartAgent(const std::string& replay) {
     return std::make_unique<Subprocess>(std::vector<std::string>{
@@ -121,7 +121,8 @@ TEST_F(AgentProcessTest, KilledAgentDeliversItsSpoolOnceAfterRestart) {
   // still be on disk.
   {
     std::unique_ptr<Subprocess> collector =
-        StartCollector({"--testonly_exit_before_commit_seq=" + std::to_string(spooled[2])});
+        StartCollector(
+            {"HOPLAT_FAILPOINTS=collector.exit_before_commit_seq=" + std::to_string(spooled[2])});
     std::unique_ptr<Subprocess> agent = StartAgent(dir_.file("empty.rec"));
     EXPECT_EQ(collector->Wait(), 86);
     EXPECT_EQ(agent->Kill(), 128 + SIGKILL);

@@ -196,7 +196,7 @@ class SpoolTest : public AgentTest {
     o.initial_backoff = absl::Milliseconds(10);
     o.max_backoff = absl::Milliseconds(50);
     o.drain_timeout = absl::Seconds(20);
-    o.spool = spool;
+    o.pending = spool;
     return o;
   }
   int port_ = 0;

@@ -32,8 +32,8 @@ TEST(CrashTest, BatchReceivedButNotCommittedIsResentAndStoredOnce) {
   IngestClient client(options);
 
   {
-    Subprocess collector({HOPLAT_COLLECTOR_BINARY, "--listen=" + listen, "--db=" + db,
-                       "--testonly_exit_before_commit_seq=3"});
+    Subprocess collector({HOPLAT_COLLECTOR_BINARY, "--listen=" + listen, "--db=" + db},
+                         {"HOPLAT_FAILPOINTS=collector.exit_before_commit_seq=3"});
     ASSERT_TRUE(client.Connect().ok());
     for (uint64_t seq = 1; seq <= 2; ++seq) {
       ASSERT_TRUE(client.Send(MakeBatch(seq, Obs(100, seq * 100))).ok());

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-namespace state (net_generic): set up in every network namespace,
+ * present and future, with its configuration, counters, /proc/net/hoplat
+ * and hooks; torn down with the namespace. Also the counters' sum.
+ */
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <linux/u64_stats_sync.h>
+#include <net/net_namespace.h>
+
+#include "hoplat.h"
+
+unsigned int hoplat_net_id __read_mostly;
+
+void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out)
+{
+	int cpu;
+
+	memset(out, 0, sizeof(*out));
+	for_each_possible_cpu(cpu) {
+		const struct hoplat_stats *s = per_cpu_ptr(hn->stats, cpu);
+		struct hoplat_counters c;
+		unsigned int start;
+
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			c.seen = u64_stats_read(&s->seen);
+			c.sampled = u64_stats_read(&s->sampled);
+			c.ring_drops = u64_stats_read(&s->ring_drops);
+			c.no_reader = u64_stats_read(&s->no_reader);
+			c.parse_errors = u64_stats_read(&s->parse_errors);
+			c.unmatched = u64_stats_read(&s->unmatched);
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		out->seen += c.seen;
+		out->sampled += c.sampled;
+		out->ring_drops += c.ring_drops;
+		out->no_reader += c.no_reader;
+		out->parse_errors += c.parse_errors;
+		out->unmatched += c.unmatched;
+	}
+	out->records_read = atomic64_read(&hn->records_read);
+}
+
+static int __net_init hoplat_net_init(struct net *net)
+{
+	struct hoplat_net *hn = hoplat_pernet(net);
+	struct hoplat_config *cfg;
+	int cpu, err;
+
+	hn->net = net;
+	mutex_init(&hn->config_lock);
+	init_waitqueue_head(&hn->wait);
+	timer_setup(&hn->flush_timer, hoplat_flush_timer_fn, 0);
+	hn->stats = alloc_percpu(struct hoplat_stats);
+	if (!hn->stats)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(hn->stats, cpu)->syncp);
+	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
+	if (!cfg) {
+		err = -ENOMEM;
+		goto free_stats;
+	}
+	cfg->enabled = true;
+	cfg->sample_one_in = 1;
+	cfg->paths = HOPLAT_PATH_ALL;
+	cfg->key = hoplat_default_key;
+	RCU_INIT_POINTER(hn->config, cfg);
+	err = hoplat_procfs_net_init(net);
+	if (err)
+		goto free_cfg;
+	err = nf_register_net_hooks(net, hoplat_hook_ops, hoplat_hook_ops_count);
+	if (err)
+		goto remove_proc;
+	return 0;
+remove_proc:
+	hoplat_procfs_net_exit(net);
+free_cfg:
+	kfree(cfg);
+free_stats:
+	free_percpu(hn->stats);
+	return err;
+}
+
+static void __net_exit hoplat_net_exit(struct net *net)
+{
+	struct hoplat_net *hn = hoplat_pernet(net);
+
+	/* Waits for hooks in flight (synchronize_net), so nothing uses what follows. */
+	nf_unregister_net_hooks(net, hoplat_hook_ops, hoplat_hook_ops_count);
+	hoplat_procfs_net_exit(net);
+	/* A reader holds a reference on its namespace: none can be open here. */
+	WARN_ON(atomic_read(&hn->reader_open));
+	kfree(rcu_dereference_protected(hn->config, true));
+	free_percpu(hn->stats);
+}
+
+static struct pernet_operations hoplat_net_ops = {
+	.init = hoplat_net_init,
+	.exit = hoplat_net_exit,
+	.id = &hoplat_net_id,
+	.size = sizeof(struct hoplat_net),
+};
+
+int hoplat_netns_init(void)
+{
+	return register_pernet_subsys(&hoplat_net_ops);
+}
+
+/* Runs hoplat_net_exit() in every namespace: no hook runs after this. */
+void hoplat_netns_exit(void)
+{
+	unregister_pernet_subsys(&hoplat_net_ops);
+}
