@@ -16,7 +16,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "collector/collector.h"
-#include "collector/sqlite.h"
+#include "collector/store/sqlite.h"
 #include "common/batch_columns.h"
 #include "common/ingest_client.h"
 #include "google/protobuf/util/time_util.h"

@@ -9,7 +9,7 @@
 #include "collector/correlator.h"
 #include "collector/ingest_service.h"
 #include "collector/query_service.h"
-#include "collector/store.h"
+#include "collector/store/store.h"
 #include "grpcpp/grpcpp.h"
 
 namespace hoplat {

@@ -13,7 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "collector/correlator.h"
-#include "collector/store.h"
+#include "collector/store/store.h"
 
 namespace hoplat {
 

@@ -10,7 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "collector/correlation_worker.h"
-#include "collector/store.h"
+#include "collector/store/store.h"
 #include "hoplat/v1/ingest.grpc.pb.h"
 
 namespace hoplat {

@@ -6,8 +6,8 @@
 
 #include "absl/time/time.h"
 #include "collector/correlation_worker.h"
-#include "collector/query_store.h"
-#include "collector/store.h"
+#include "collector/store/query_store.h"
+#include "collector/store/store.h"
 #include "hoplat/v1/query.grpc.pb.h"
 
 namespace hoplat {

@@ -1,4 +1,4 @@
-#include "collector/store.h"
+#include "collector/store/store.h"
 
 #include <unistd.h>
 
@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/status/statusor.h"
-#include "collector/aggregate_row.h"
-#include "collector/schema.h"
+#include "collector/store/aggregate_row.h"
+#include "collector/store/schema.h"
 #include "common/fail_point.h"
 #include "common/log.h"
 #include "common/observation_codec.h"

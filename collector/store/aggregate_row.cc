@@ -1,4 +1,4 @@
-#include "collector/aggregate_row.h"
+#include "collector/store/aggregate_row.h"
 
 namespace hoplat {
 

@@ -1,10 +1,10 @@
-#include "collector/query_store.h"
+#include "collector/store/query_store.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "collector/aggregate_row.h"
-#include "collector/hash_index.h"
+#include "collector/store/aggregate_row.h"
+#include "collector/store/hash_index.h"
 #include "common/observation_codec.h"
 
 namespace hoplat {

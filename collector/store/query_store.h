@@ -1,5 +1,5 @@
-#ifndef HOPLAT_COLLECTOR_QUERY_STORE_H_
-#define HOPLAT_COLLECTOR_QUERY_STORE_H_
+#ifndef HOPLAT_COLLECTOR_STORE_QUERY_STORE_H_
+#define HOPLAT_COLLECTOR_STORE_QUERY_STORE_H_
 
 #include <cstdint>
 #include <functional>
@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/aggregate.h"
-#include "collector/sqlite.h"
+#include "collector/store/sqlite.h"
 #include "common/observation.h"
 #include "hoplat/v1/common.pb.h"
 #include "hoplat/v1/ingest.pb.h"
@@ -70,4 +70,4 @@ class QueryStore {
 
 }  // namespace hoplat
 
-#endif  // HOPLAT_COLLECTOR_QUERY_STORE_H_
+#endif  // HOPLAT_COLLECTOR_STORE_QUERY_STORE_H_

@@ -1,5 +1,5 @@
-#ifndef HOPLAT_COLLECTOR_HASH_INDEX_H_
-#define HOPLAT_COLLECTOR_HASH_INDEX_H_
+#ifndef HOPLAT_COLLECTOR_STORE_HASH_INDEX_H_
+#define HOPLAT_COLLECTOR_STORE_HASH_INDEX_H_
 
 #include <cstdint>
 #include <string>
@@ -63,4 +63,4 @@ class HashIndexBuffer {
 
 }  // namespace hoplat
 
-#endif  // HOPLAT_COLLECTOR_HASH_INDEX_H_
+#endif  // HOPLAT_COLLECTOR_STORE_HASH_INDEX_H_

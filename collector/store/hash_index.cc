@@ -1,4 +1,4 @@
-#include "collector/hash_index.h"
+#include "collector/store/hash_index.h"
 
 #include <algorithm>
 #include <cstring>

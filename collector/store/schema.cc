@@ -1,4 +1,4 @@
-#include "collector/schema.h"
+#include "collector/store/schema.h"
 
 #include <iterator>
 

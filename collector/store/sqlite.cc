@@ -1,4 +1,4 @@
-#include "collector/sqlite.h"
+#include "collector/store/sqlite.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,5 +1,5 @@
-#ifndef HOPLAT_COLLECTOR_STORE_H_
-#define HOPLAT_COLLECTOR_STORE_H_
+#ifndef HOPLAT_COLLECTOR_STORE_STORE_H_
+#define HOPLAT_COLLECTOR_STORE_STORE_H_
 
 #include <cstdint>
 #include <deque>
@@ -16,8 +16,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "collector/correlator.h"
-#include "collector/hash_index.h"
-#include "collector/sqlite.h"
+#include "collector/store/hash_index.h"
+#include "collector/store/sqlite.h"
 #include "common/observation.h"
 #include "hoplat/v1/ingest.pb.h"
 
@@ -142,4 +142,4 @@ class Store {
 
 }  // namespace hoplat
 
-#endif  // HOPLAT_COLLECTOR_STORE_H_
+#endif  // HOPLAT_COLLECTOR_STORE_STORE_H_

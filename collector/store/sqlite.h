@@ -1,5 +1,5 @@
-#ifndef HOPLAT_COLLECTOR_SQLITE_H_
-#define HOPLAT_COLLECTOR_SQLITE_H_
+#ifndef HOPLAT_COLLECTOR_STORE_SQLITE_H_
+#define HOPLAT_COLLECTOR_STORE_SQLITE_H_
 
 #include <sqlite3.h>
 
@@ -69,4 +69,4 @@ class Stmt {
 
 }  // namespace hoplat
 
-#endif  // HOPLAT_COLLECTOR_SQLITE_H_
+#endif  // HOPLAT_COLLECTOR_STORE_SQLITE_H_

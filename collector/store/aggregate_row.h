@@ -1,9 +1,9 @@
-#ifndef HOPLAT_COLLECTOR_AGGREGATE_ROW_H_
-#define HOPLAT_COLLECTOR_AGGREGATE_ROW_H_
+#ifndef HOPLAT_COLLECTOR_STORE_AGGREGATE_ROW_H_
+#define HOPLAT_COLLECTOR_STORE_AGGREGATE_ROW_H_
 
 #include "absl/status/status.h"
 #include "collector/aggregate.h"
-#include "collector/sqlite.h"
+#include "collector/store/sqlite.h"
 
 namespace hoplat {
 
@@ -14,4 +14,4 @@ absl::Status ReadAggregateColumns(const Stmt& s, int first, LatencyAggregate* ou
 
 }  // namespace hoplat
 
-#endif  // HOPLAT_COLLECTOR_AGGREGATE_ROW_H_
+#endif  // HOPLAT_COLLECTOR_STORE_AGGREGATE_ROW_H_

@@ -1,8 +1,8 @@
-#ifndef HOPLAT_COLLECTOR_SCHEMA_H_
-#define HOPLAT_COLLECTOR_SCHEMA_H_
+#ifndef HOPLAT_COLLECTOR_STORE_SCHEMA_H_
+#define HOPLAT_COLLECTOR_STORE_SCHEMA_H_
 
 #include "absl/status/status.h"
-#include "collector/sqlite.h"
+#include "collector/store/sqlite.h"
 
 namespace hoplat {
 
@@ -16,4 +16,4 @@ int CurrentSchemaVersion();
 
 }  // namespace hoplat
 
-#endif  // HOPLAT_COLLECTOR_SCHEMA_H_
+#endif  // HOPLAT_COLLECTOR_STORE_SCHEMA_H_
