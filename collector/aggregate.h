@@ -8,15 +8,19 @@
 
 namespace hoplat {
 
-// What one per-minute aggregate row describes. The key names nodes by id,
-// joined with '>' (node ids cannot contain it):
+// What one per-minute aggregate row describes, and what its key names
+// (collector/aggregate_key.h builds and reads the key text). The numbers
+// are stored: never renumber.
 enum class AggKind : int {
-  kPath = 1,        // "r1>r2>r3": first arrival to last exit, per exact path
-  kSpan = 2,        // "r1>r3": arrival at r1 to exit at r3, over every path through both
-  kHop = 3,         // "r1>r2": consecutive nodes, r2 arrival minus r1 exit
-  kResidence = 4,   // "r1": exit minus arrival inside r1
-  kSingleNode = 5,  // "r1": packets only r1 saw (packets counts them)
+  kPath = 1,        // r1>r2>r3: first arrival to last exit, per exact path
+  kSpan = 2,        // r1>r3: arrival at r1 to exit at r3, over every path through both
+  kHop = 3,         // r1>r2: consecutive nodes, r2 arrival minus r1 exit
+  kResidence = 4,   // r1: exit minus arrival inside r1
+  kSingleNode = 5,  // r1: packets only r1 saw (packets counts them)
 };
+// Every kind, for what must visit them all (retention).
+inline constexpr AggKind kAllAggKinds[] = {AggKind::kPath, AggKind::kSpan, AggKind::kHop,
+                                           AggKind::kResidence, AggKind::kSingleNode};
 
 inline constexpr int64_t kNsPerMinute = 60'000'000'000;
 

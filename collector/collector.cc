@@ -54,6 +54,11 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(CollectorOptions opt
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen, " (address in use or invalid?)"));
   }
+  // The empty name is the whole server; each service answers by its own
+  // name too (grpcurl -d '{"service":"hoplat.v1.Query"}' ... Health/Check).
+  for (const char* service : {"hoplat.v1.Ingest", "hoplat.v1.Query"}) {
+    c->server_->GetHealthCheckService()->SetServingStatus(service, true);
+  }
   return c;
 }
 

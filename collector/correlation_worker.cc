@@ -157,7 +157,7 @@ void CorrelationWorker::ReadAggregates(
       for (const MinuteRows& m : seal->minutes) {
         if (m.minute < from_minute || m.minute >= to_minute) continue;
         for (const auto& [key, agg] : m.rows) {
-          if (key.first == kind) rows.push_back(Row{m.minute, key.second, agg});
+          if (key.kind == kind) rows.push_back(Row{m.minute, key.text, agg});
         }
       }
     }

@@ -188,7 +188,7 @@ void Correlator::Close(uint64_t hash, Group* group) {
 uint32_t Correlator::KeyId(AggKind kind, std::string key) {
   std::string packed = absl::StrCat(static_cast<int>(kind), ":", key);
   auto [it, inserted] = key_ids_.try_emplace(std::move(packed), static_cast<uint32_t>(keys_.size()));
-  if (inserted) keys_.emplace_back(kind, std::move(key));
+  if (inserted) keys_.push_back(AggregateKey{kind, std::move(key)});
   return it->second;
 }
 
@@ -202,17 +202,17 @@ const Correlator::PathKeys& Correlator::KeysFor(const std::vector<Sighting>& t) 
 
   auto name = [&](size_t i) -> const std::string& { return nodes_[t[i].node].name; };
   PathKeys keys;
-  std::string path = name(0);
-  for (size_t i = 1; i < t.size(); ++i) absl::StrAppend(&path, ">", name(i));
-  keys.path = KeyId(AggKind::kPath, path);
+  std::vector<std::string> path;
+  for (size_t i = 0; i < t.size(); ++i) path.push_back(name(i));
+  keys.path = KeyId(AggKind::kPath, KeyText(path));
   const size_t span_nodes = std::min(t.size(), kMaxSpanNodes);
   for (size_t i = 0; i < span_nodes; ++i) {
     for (size_t j = i + 1; j < span_nodes; ++j) {
-      keys.spans.push_back(KeyId(AggKind::kSpan, absl::StrCat(name(i), ">", name(j))));
+      keys.spans.push_back(KeyId(AggKind::kSpan, KeyText(name(i), name(j))));
     }
   }
   for (size_t i = 0; i + 1 < t.size(); ++i) {
-    keys.hops.push_back(KeyId(AggKind::kHop, absl::StrCat(name(i), ">", name(i + 1))));
+    keys.hops.push_back(KeyId(AggKind::kHop, KeyText(name(i), name(i + 1))));
   }
   for (size_t i = 0; i < t.size(); ++i) {
     keys.residences.push_back(KeyId(AggKind::kResidence, name(i)));
@@ -253,7 +253,7 @@ void Correlator::VisitUnsealed(
   for (auto it = unsealed_.lower_bound(from_minute); it != unsealed_.end() && it->first < to_minute;
        ++it) {
     for (const auto& [key_id, agg] : it->second) {
-      if (keys_[key_id].first == kind) fn(it->first, keys_[key_id].second, agg);
+      if (keys_[key_id].kind == kind) fn(it->first, keys_[key_id].text, agg);
     }
   }
 }

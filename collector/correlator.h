@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "collector/aggregate.h"
+#include "collector/aggregate_key.h"
 #include "collector/trajectory.h"
 #include "common/observation.h"
 
@@ -38,11 +39,10 @@ struct CorrelatorOptions {
   size_t max_pending_observations = 4'000'000;
 };
 
-// Aggregates of one minute, ready to be written. Rows are keyed as AggKind
-// describes.
+// Aggregates of one minute, ready to be written.
 struct MinuteRows {
   int64_t minute = 0;  // minutes since the epoch
-  std::vector<std::pair<std::pair<AggKind, std::string>, LatencyAggregate>> rows;
+  std::vector<std::pair<AggregateKey, LatencyAggregate>> rows;
 };
 
 // What Advance() hands to storage: minutes that can no longer change, in order.
@@ -145,7 +145,7 @@ class Correlator {
       deadlines_;
   size_t pending_observations_ = 0;
 
-  std::vector<std::pair<AggKind, std::string>> keys_;
+  std::vector<AggregateKey> keys_;
   absl::flat_hash_map<std::string, uint32_t> key_ids_;  // kind byte + key text
   absl::flat_hash_map<std::string, PathKeys> path_keys_;  // packed node indexes
   std::map<int64_t, MinuteAggs> unsealed_;

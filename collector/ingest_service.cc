@@ -7,18 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/batch_columns.h"
+#include "common/grpc_status.h"
 #include "common/ingest_metadata.h"
 #include "common/node_id.h"
 #include "common/observation_codec.h"
 
 namespace hoplat {
-namespace {
-
-grpc::Status ToGrpc(const absl::Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-
-}  // namespace
 
 // One Ingest stream. Reactions run on gRPC's threads and store callbacks on
 // the writer thread; all state is under mu_, and gRPC operations are started
@@ -258,7 +252,7 @@ class IngestService::Reactor final
         } else if (starting_ == 0 && in_flight_ == 0 && !processing_ && !writing_ && acks_.empty() &&
                    phase_ != Phase::kRegistering && (reads_done_ || !status_.ok())) {
           finished_ = true;
-          finish = ToGrpc(status_);
+          finish = ToGrpcStatus(status_);
         }
       }
       if (hello) Register(*hello);

@@ -5,8 +5,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "collector/aggregate_key.h"
 #include "collector/trajectory.h"
+#include "common/grpc_status.h"
 #include "common/hash_text.h"
 #include "common/node_id.h"
 #include "google/protobuf/util/time_util.h"
@@ -16,8 +17,17 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+
+// An unknown name answers NOT_FOUND everywhere (a node here, a packet in
+// TracePacket), never an empty result that looks like "no traffic".
+absl::StatusOr<const NodeRow*> FindNode(const std::vector<NodeRow>& nodes,
+                                        const std::string& name) {
+  auto it = std::find_if(nodes.begin(), nodes.end(),
+                         [&](const NodeRow& r) { return r.name == name; });
+  if (it == nodes.end()) {
+    return absl::NotFoundError(absl::StrCat("no node \"", name, "\" has ever connected"));
+  }
+  return &*it;
 }
 
 struct Range {
@@ -88,7 +98,7 @@ absl::Status MergeAggregates(QueryStore* db, CorrelationWorker* worker, AggKind 
 grpc::Status QueryService::ListNodes(grpc::ServerContext*, const v1::ListNodesRequest*,
                                      v1::ListNodesResponse* response) {
   absl::StatusOr<std::vector<NodeRow>> nodes = db_.Nodes();
-  if (!nodes.ok()) return ToGrpc(nodes.status());
+  if (!nodes.ok()) return ToGrpcStatus(nodes.status());
   for (const NodeRow& r : *nodes) {
     v1::Node* n = response->add_nodes();
     n->set_node_id(r.name);
@@ -110,16 +120,16 @@ grpc::Status QueryService::ListNodes(grpc::ServerContext*, const v1::ListNodesRe
 grpc::Status QueryService::ListPaths(grpc::ServerContext*, const v1::ListPathsRequest* request,
                                      v1::ListPathsResponse* response) {
   absl::StatusOr<Range> range = ResolveRange(request->range(), options_.clock(), absl::Hours(1));
-  if (!range.ok()) return ToGrpc(range.status());
+  if (!range.ok()) return ToGrpcStatus(range.status());
   std::map<std::string, LatencyAggregate> paths, singles;
   if (absl::Status s = MergeAggregates(&db_, worker_, AggKind::kPath, nullptr, *range, &paths);
       !s.ok()) {
-    return ToGrpc(s);
+    return ToGrpcStatus(s);
   }
   if (absl::Status s =
           MergeAggregates(&db_, worker_, AggKind::kSingleNode, nullptr, *range, &singles);
       !s.ok()) {
-    return ToGrpc(s);
+    return ToGrpcStatus(s);
   }
   std::vector<std::pair<std::string, LatencyAggregate>> sorted(paths.begin(), paths.end());
   std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
@@ -127,7 +137,7 @@ grpc::Status QueryService::ListPaths(grpc::ServerContext*, const v1::ListPathsRe
   });
   for (const auto& [key, agg] : sorted) {
     v1::PathSummary* p = response->add_paths();
-    for (absl::string_view node : absl::StrSplit(key, '>')) p->add_nodes(std::string(node));
+    for (std::string& node : KeyNodes(key)) p->add_nodes(std::move(node));
     FillSummary(agg, p->mutable_latency());
     p->set_slowest_hash(agg.slowest_hash);
     p->set_slowest_hash_hex(HashToHex(agg.slowest_hash));
@@ -143,33 +153,30 @@ grpc::Status QueryService::PathLatency(grpc::ServerContext*,
                                        v1::PathLatencyResponse* response) {
   for (const std::string& node : {request->from_node(), request->to_node()}) {
     if (absl::Status s = ValidateNodeId(node); !s.ok()) {
-      return ToGrpc(absl::InvalidArgumentError(absl::StrCat("from_node/to_node: ", s.message())));
+      return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat("from_node/to_node: ", s.message())));
     }
   }
   if (request->from_node() == request->to_node()) {
-    return ToGrpc(absl::InvalidArgumentError(
+    return ToGrpcStatus(absl::InvalidArgumentError(
         "from_node and to_node are the same node: its residence time is in HopLatency"));
   }
   absl::StatusOr<Range> range = ResolveRange(request->range(), options_.clock(), absl::Hours(1));
-  if (!range.ok()) return ToGrpc(range.status());
+  if (!range.ok()) return ToGrpcStatus(range.status());
   absl::StatusOr<std::vector<NodeRow>> nodes = db_.Nodes();
-  if (!nodes.ok()) return ToGrpc(nodes.status());
+  if (!nodes.ok()) return ToGrpcStatus(nodes.status());
   uint64_t bound = 0;
   bool synced = true;
   for (const std::string& name : {request->from_node(), request->to_node()}) {
-    auto it = std::find_if(nodes->begin(), nodes->end(),
-                           [&](const NodeRow& r) { return r.name == name; });
-    if (it == nodes->end()) {
-      return ToGrpc(absl::NotFoundError(absl::StrCat("no node \"", name, "\" has ever connected")));
-    }
-    bound += it->clock.estimated_error_ns();
-    synced = synced && it->clock.synchronized();
+    absl::StatusOr<const NodeRow*> row = FindNode(*nodes, name);
+    if (!row.ok()) return ToGrpcStatus(row.status());
+    bound += (*row)->clock.estimated_error_ns();
+    synced = synced && (*row)->clock.synchronized();
   }
-  const std::string key = absl::StrCat(request->from_node(), ">", request->to_node());
+  const std::string key = KeyText(request->from_node(), request->to_node());
   std::map<std::string, LatencyAggregate> aggs;
   if (absl::Status s = MergeAggregates(&db_, worker_, AggKind::kSpan, &key, *range, &aggs);
       !s.ok()) {
-    return ToGrpc(s);
+    return ToGrpcStatus(s);
   }
   response->set_from_node(request->from_node());
   response->set_to_node(request->to_node());
@@ -182,35 +189,41 @@ grpc::Status QueryService::PathLatency(grpc::ServerContext*,
 grpc::Status QueryService::HopLatency(grpc::ServerContext*, const v1::HopLatencyRequest* request,
                                       v1::HopLatencyResponse* response) {
   if (!request->node().empty()) {
-    if (absl::Status s = ValidateNodeId(request->node()); !s.ok()) return ToGrpc(s);
+    if (absl::Status s = ValidateNodeId(request->node()); !s.ok()) return ToGrpcStatus(s);
   }
   absl::StatusOr<Range> range = ResolveRange(request->range(), options_.clock(), absl::Hours(1));
-  if (!range.ok()) return ToGrpc(range.status());
+  if (!range.ok()) return ToGrpcStatus(range.status());
   absl::StatusOr<std::vector<NodeRow>> nodes = db_.Nodes();
-  if (!nodes.ok()) return ToGrpc(nodes.status());
+  if (!nodes.ok()) return ToGrpcStatus(nodes.status());
+  if (!request->node().empty()) {
+    if (absl::StatusOr<const NodeRow*> row = FindNode(*nodes, request->node()); !row.ok()) {
+      return ToGrpcStatus(row.status());
+    }
+  }
   absl::flat_hash_map<std::string, uint64_t> error_ns;
   for (const NodeRow& r : *nodes) error_ns[r.name] = r.clock.estimated_error_ns();
 
   std::map<std::string, LatencyAggregate> hops, residences;
   if (absl::Status s = MergeAggregates(&db_, worker_, AggKind::kHop, nullptr, *range, &hops);
       !s.ok()) {
-    return ToGrpc(s);
+    return ToGrpcStatus(s);
   }
   if (absl::Status s =
           MergeAggregates(&db_, worker_, AggKind::kResidence, nullptr, *range, &residences);
       !s.ok()) {
-    return ToGrpc(s);
+    return ToGrpcStatus(s);
   }
   const std::string& only = request->node();
   for (const auto& [key, agg] : hops) {
-    std::pair<std::string, std::string> ends = absl::StrSplit(key, '>');
-    if (!only.empty() && ends.first != only && ends.second != only) continue;
+    const std::vector<std::string> ends = KeyNodes(key);  // a hop names two nodes
+    const std::string& from = ends.front();
+    const std::string& to = ends.back();
+    if (!only.empty() && from != only && to != only) continue;
     v1::HopSummary* h = response->add_hops();
-    h->set_from_node(ends.first);
-    h->set_to_node(ends.second);
+    h->set_from_node(from);
+    h->set_to_node(to);
     FillSummary(agg, h->mutable_latency());
-    *h->mutable_clock_error_bound() =
-        Nanos(static_cast<int64_t>(error_ns[ends.first] + error_ns[ends.second]));
+    *h->mutable_clock_error_bound() = Nanos(static_cast<int64_t>(error_ns[from] + error_ns[to]));
   }
   for (const auto& [node, agg] : residences) {
     if (!only.empty() && node != only) continue;
@@ -227,26 +240,31 @@ grpc::Status QueryService::TracePacket(grpc::ServerContext*,
   uint64_t hash = request->hash();
   if (!request->hash_hex().empty()) {
     absl::StatusOr<uint64_t> parsed = HashFromHex(request->hash_hex());
-    if (!parsed.ok()) return ToGrpc(parsed.status());
+    if (!parsed.ok()) return ToGrpcStatus(parsed.status());
     if (hash != 0 && hash != *parsed) {
-      return ToGrpc(absl::InvalidArgumentError("hash and hash_hex name different packets"));
+      return ToGrpcStatus(absl::InvalidArgumentError("hash and hash_hex name different packets"));
     }
     hash = *parsed;
   } else if (hash == 0) {
-    return ToGrpc(absl::InvalidArgumentError("give the packet's hash (hash or hash_hex)"));
+    return ToGrpcStatus(absl::InvalidArgumentError("give the packet's hash (hash or hash_hex)"));
   }
   int64_t from = 0, to = INT64_MAX;
   if (request->has_range()) {
     absl::StatusOr<Range> range =
         ResolveRange(request->range(), options_.clock(), absl::Hours(24 * 365));
-    if (!range.ok()) return ToGrpc(range.status());
+    if (!range.ok()) return ToGrpcStatus(range.status());
     from = range->start_ns;
     to = range->end_ns;
   }
   std::vector<int64_t> recent;
   store_->hash_index().Lookup(hash, &recent);
   absl::StatusOr<std::vector<StoredObservation>> found = db_.Trace(hash, from, to, std::move(recent));
-  if (!found.ok()) return ToGrpc(found.status());
+  if (!found.ok()) return ToGrpcStatus(found.status());
+  if (found->empty()) {
+    return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+        "no packet with hash ", HashToHex(hash), " is stored",
+        request->has_range() ? " in that range" : "")));
+  }
 
   // Name nodes by index for the splitter, and keep every observation's extra
   // fields by (node, arrival) to put them back.

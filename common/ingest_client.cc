@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
 #include "common/ingest_metadata.h"
 #include "common/memory_pending_batches.h"
 
@@ -233,10 +234,7 @@ absl::Status IngestClient::Finish() {
   if (reader_.joinable()) reader_.join();
   grpc::Status status = stream_->Finish();
   StopWatch();
-  const absl::Status result =
-      status.ok() ? absl::OkStatus()
-                  : absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                 status.error_message());
+  const absl::Status result = FromGrpcStatus(status);
   // A batch refused for its own fault: never resent (see ingest_metadata.h).
   const auto& trailers = context_->GetServerTrailingMetadata();
   if (auto it = trailers.find(kRefusedBatchMetadata); it != trailers.end()) {

@@ -2,6 +2,9 @@
 # Runs every test of hoplat: installs dependencies, builds, runs the whole
 # ctest suite, then runs it again built with AddressSanitizer and
 # UndefinedBehaviorSanitizer. This is the README's test command and what CI runs.
+# Needs no root where the packages are present (install-deps.sh then only
+# checks them); without read access to /boot/vmlinuz-* (Debian makes it
+# root-only) the tests that boot a guest show as skipped, saying so.
 #   scripts/test.sh            everything
 #   scripts/test.sh --quick    skip the sanitizer pass
 set -euo pipefail

@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "common/flags_usage.h"
+#include "common/grpc_status.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -61,7 +62,7 @@ int FailRpc(const grpc::Status& s) {
   }
   return Fail(absl::StrCat(
       "collector ", absl::GetFlag(FLAGS_collector), ": ",
-      absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())), ": ",
+      absl::StatusCodeToString(hoplat::FromGrpcStatus(s).code()), ": ",
       s.error_message()));
 }
 

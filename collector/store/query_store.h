@@ -11,25 +11,13 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/aggregate.h"
+#include "collector/store/nodes_table.h"
 #include "collector/store/sqlite.h"
 #include "common/observation.h"
 #include "hoplat/v1/common.pb.h"
 #include "hoplat/v1/ingest.pb.h"
 
 namespace hoplat {
-
-struct NodeRow {
-  std::string name;
-  int64_t first_seen_ns = 0;
-  int64_t last_seen_ns = 0;
-  std::string agent_version;
-  v1::ClockState clock;
-  v1::NodeReport report;
-  uint64_t batches = 0;
-  uint64_t observations = 0;
-  uint64_t duplicates = 0;
-  uint64_t late = 0;
-};
 
 struct StoredObservation {
   std::string node;
@@ -52,11 +40,11 @@ class QueryStore {
       const std::function<void(const std::string&, const LatencyAggregate&)>& fn);
 
   // Every stored observation of `hash` with arrival in [from, to): batches
-  // named by the hash index blocks on disk, plus `more_batch_ids` (from the
+  // named by the hash index blocks on disk, plus `batch_ids` (from the
   // in-memory part of the index).
   absl::StatusOr<std::vector<StoredObservation>> Trace(uint64_t hash, int64_t from_ns,
                                                        int64_t to_ns,
-                                                       std::vector<int64_t> more_batch_ids);
+                                                       std::vector<int64_t> batch_ids);
 
  private:
   class Lease;

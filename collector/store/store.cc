@@ -7,33 +7,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/status/statusor.h"
-#include "collector/store/aggregate_row.h"
+#include "collector/store/aggregates_table.h"
+#include "collector/store/batches_table.h"
+#include "collector/store/hash_index_table.h"
+#include "collector/store/meta_table.h"
+#include "collector/store/nodes_table.h"
+#include "collector/store/retention.h"
 #include "collector/store/schema.h"
 #include "common/fail_point.h"
 #include "common/log.h"
-#include "common/observation_codec.h"
 
 namespace hoplat {
 namespace {
 
 int64_t ToNs(absl::Time t) { return absl::ToUnixNanos(t); }
-
-absl::StatusOr<int64_t> ReadMeta(Db* db, absl::string_view key) {
-  Stmt s(db, "SELECT value FROM meta WHERE key = ?");
-  s.Bind(1, key);
-  absl::Status status;
-  if (!s.Step(&status)) {
-    return status.ok() ? absl::DataLossError(absl::StrCat("meta key ", key, " missing")) : status;
-  }
-  const int64_t v = s.Int(0);
-  s.Reset();
-  return v;
-}
-
-absl::Status WriteMeta(Db* db, absl::string_view key, int64_t value) {
-  Stmt s(db, "UPDATE meta SET value = ? WHERE key = ?");
-  return s.Bind(1, value).Bind(2, key).Run();
-}
 
 }  // namespace
 
@@ -70,26 +57,20 @@ absl::Status Store::Init() {
       return s;
     }
   }
-  absl::StatusOr<int64_t> sealed = ReadMeta(db_.get(), "sealed_end_minute");
+  absl::StatusOr<int64_t> sealed = ReadMeta(db_.get(), kSealedEndMinute);
   if (!sealed.ok()) return sealed.status();
   sealed_end_minute_at_open_ = *sealed;
 
   // Batches committed after the last hash index flush: put them back in the
   // in-memory part of the index.
-  absl::StatusOr<int64_t> indexed = ReadMeta(db_.get(), "indexed_through_batch");
+  absl::StatusOr<int64_t> indexed = ReadMeta(db_.get(), kIndexedThroughBatch);
   if (!indexed.ok()) return indexed.status();
-  Stmt unindexed(db_.get(), "SELECT id, data FROM batches WHERE id > ? ORDER BY id");
-  unindexed.Bind(1, *indexed);
-  absl::Status status;
-  std::vector<Observation> obs;
-  while (unindexed.Step(&status)) {
-    obs.clear();
-    if (absl::Status s = DecodeObservations(unindexed.Blob(1), &obs); !s.ok()) {
-      return absl::DataLossError(absl::StrCat("batch ", unindexed.Int(0), ": ", s.message()));
-    }
-    index_.Add(unindexed.Int(0), obs);
+  if (absl::Status s = ForEachBatchAfter(
+          db_.get(), *indexed,
+          [this](int64_t id, std::vector<Observation> obs) { index_.Add(id, obs); });
+      !s.ok()) {
+    return s;
   }
-  if (!status.ok()) return status;
   last_index_flush_ = options_.clock();
   last_retention_ = absl::InfinitePast();
   return absl::OkStatus();
@@ -99,17 +80,7 @@ absl::Status Store::Replay(
     absl::Duration window,
     const std::function<void(const std::string&, std::vector<Observation>)>& fn) {
   const int64_t from = sealed_end_minute_at_open_ * kNsPerMinute - ToInt64Nanoseconds(window);
-  Stmt s(db_.get(),
-         "SELECT n.name, b.data FROM batches b JOIN nodes n ON n.id = b.node "
-         "WHERE b.max_arrival_ns >= ? ORDER BY b.id");
-  s.Bind(1, from);
-  absl::Status status;
-  while (s.Step(&status)) {
-    std::vector<Observation> obs;
-    if (absl::Status d = DecodeObservations(s.Blob(1), &obs); !d.ok()) return d;
-    fn(std::string(s.Text(0)), std::move(obs));
-  }
-  return status;
+  return ForEachBatchSince(db_.get(), from, fn);
 }
 
 Store::~Store() { Stop(); }
@@ -117,9 +88,6 @@ Store::~Store() { Stop(); }
 void Store::Stop() {
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_) {
-      if (!writer_.joinable()) return;
-    }
     stopping_ = true;
   }
   if (writer_.joinable()) writer_.join();
@@ -138,34 +106,19 @@ void Store::Enqueue(Control control) {
 
 void Store::RegisterNode(const v1::Hello& hello,
                          std::function<void(absl::StatusOr<NodeRegistration>)> done) {
-  auto reg = std::make_shared<NodeRegistration>();
+  auto reg = std::make_shared<absl::StatusOr<NodeRegistration>>();
   auto h = std::make_shared<v1::Hello>(hello);
-  Enqueue(Control{
-      [this, reg, h]() -> absl::Status {
-        const int64_t now = ToNs(options_.clock());
-        const std::string clock = h->clock().SerializeAsString();
-        Stmt upsert(db_.get(),
-                    "INSERT INTO nodes(name, first_seen_ns, last_seen_ns, agent_version, clock) "
-                    "VALUES (?1, ?2, ?2, ?3, ?4) ON CONFLICT(name) DO UPDATE SET "
-                    "last_seen_ns = ?2, agent_version = ?3, clock = ?4");
-        upsert.Bind(1, h->node_id()).Bind(2, now).Bind(3, h->agent_version()).BindBlob(4, clock);
-        if (absl::Status s = upsert.Run(); !s.ok()) return s;
-        Stmt get(db_.get(), "SELECT id, highest_seq FROM nodes WHERE name = ?");
-        get.Bind(1, h->node_id());
-        absl::Status status;
-        if (!get.Step(&status)) return status.ok() ? absl::InternalError("node row vanished") : status;
-        reg->node_id = get.Int(0);
-        reg->highest_committed_seq = get.UInt(1);
-        get.Reset();
-        return absl::OkStatus();
-      },
-      [reg, done = std::move(done)](absl::Status s) {
-        if (s.ok()) {
-          done(*reg);
-        } else {
-          done(s);
-        }
-      }});
+  Enqueue(Control{[this, reg, h]() -> absl::Status {
+                    *reg = UpsertNode(db_.get(), *h, ToNs(options_.clock()));
+                    return reg->status();
+                  },
+                  [reg, done = std::move(done)](absl::Status s) {
+                    if (s.ok()) {
+                      done(*reg);
+                    } else {
+                      done(s);
+                    }
+                  }});
 }
 
 void Store::SubmitBatch(BatchJob job) {
@@ -180,21 +133,13 @@ void Store::SubmitBatch(BatchJob job) {
 }
 
 void Store::SubmitReport(int64_t node_id, const v1::NodeReport& report) {
-  auto blob = std::make_shared<std::string>(report.SerializeAsString());
-  auto clock = std::make_shared<std::string>(report.clock().SerializeAsString());
-  const bool has_clock = report.has_clock();
-  Enqueue(Control{
-      [this, node_id, blob, clock, has_clock]() {
-        Stmt s(db_.get(),
-               has_clock ? "UPDATE nodes SET report = ?1, last_seen_ns = ?2, clock = ?4 WHERE id = ?3"
-                         : "UPDATE nodes SET report = ?1, last_seen_ns = ?2 WHERE id = ?3");
-        s.BindBlob(1, *blob).Bind(2, ToNs(options_.clock())).Bind(3, node_id);
-        if (has_clock) s.BindBlob(4, *clock);
-        return s.Run();
-      },
-      [](absl::Status s) {
-        if (!s.ok()) Logf("node report not stored: %s", s.ToString());
-      }});
+  auto r = std::make_shared<v1::NodeReport>(report);
+  Enqueue(Control{[this, node_id, r]() {
+                    return StoreNodeReport(db_.get(), node_id, *r, ToNs(options_.clock()));
+                  },
+                  [](absl::Status s) {
+                    if (!s.ok()) Logf("node report not stored: %s", s.ToString());
+                  }});
 }
 
 void Store::SubmitSeal(std::shared_ptr<const SealedMinutes> seal,
@@ -235,47 +180,9 @@ absl::Status Store::RunInTransaction(const std::function<absl::Status()>& body) 
 
 absl::Status Store::ApplySeal(const SealedMinutes& seal) {
   return RunInTransaction([&]() -> absl::Status {
-    // Upsert merges: a minute is sealed once, but a retried seal after a
-    // failed commit must not lose rows either way.
-    Stmt get(db_.get(),
-             "SELECT packets, clock_errors, slowest_hash, histogram FROM aggregates "
-             "WHERE kind = ? AND key = ? AND minute = ?");
-    Stmt put(db_.get(),
-             "INSERT OR REPLACE INTO aggregates(kind, key, minute, packets, clock_errors, "
-             "slowest_hash, histogram) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    for (const MinuteRows& m : seal.minutes) {
-      for (const auto& [key, agg] : m.rows) {
-        LatencyAggregate merged = agg;
-        get.Bind(1, static_cast<int>(key.first)).Bind(2, key.second).Bind(3, m.minute);
-        absl::Status status;
-        if (get.Step(&status)) {
-          LatencyAggregate old;
-          absl::Status d = ReadAggregateColumns(get, 0, &old);
-          get.Reset();
-          if (!d.ok()) return d;
-          merged = old;
-          merged.Merge(agg);
-        } else if (!status.ok()) {
-          return status;
-        }
-        const std::string hist = merged.latency.Serialize();
-        put.Bind(1, static_cast<int>(key.first))
-            .Bind(2, key.second)
-            .Bind(3, m.minute)
-            .Bind(4, merged.packets)
-            .Bind(5, merged.clock_errors)
-            .Bind(6, merged.slowest_hash)
-            .BindBlob(7, hist);
-        if (absl::Status s = put.Run(); !s.ok()) return s;
-      }
-    }
-    Stmt late(db_.get(), "UPDATE nodes SET late = late + ? WHERE name = ?");
-    for (const auto& [node, count] : seal.late) {
-      if (absl::Status s = late.Bind(1, count).Bind(2, node).Run(); !s.ok()) return s;
-    }
-    Stmt sealed(db_.get(),
-                "UPDATE meta SET value = max(value, ?) WHERE key = 'sealed_end_minute'");
-    return sealed.Bind(1, seal.sealed_end_minute).Run();
+    if (absl::Status s = MergeMinuteRows(db_.get(), seal.minutes); !s.ok()) return s;
+    if (absl::Status s = AddLateObservations(db_.get(), seal.late); !s.ok()) return s;
+    return RaiseMeta(db_.get(), kSealedEndMinute, seal.sealed_end_minute);
   });
 }
 
@@ -325,38 +232,25 @@ void Store::WriterLoop() {
 }
 
 void Store::CommitBatches(std::vector<BatchJob>* jobs) {
-  std::vector<bool> duplicate(jobs->size(), false);
-  std::vector<int64_t> ids(jobs->size(), 0);
+  std::vector<int64_t> ids(jobs->size(), 0);  // 0: a duplicate, nothing stored
   absl::Status status = RunInTransaction([&]() -> absl::Status {
-    Stmt insert(db_.get(),
-                "INSERT OR IGNORE INTO batches(node, seq, count, min_arrival_ns, max_arrival_ns, "
-                "data) VALUES (?, ?, ?, ?, ?, ?)");
-    Stmt node(db_.get(),
-              "UPDATE nodes SET last_seen_ns = ?2, batches = batches + ?3, "
-              "observations = observations + ?4, duplicates = duplicates + ?5, "
-              "highest_seq = max(highest_seq, ?6) WHERE id = ?1");
+    BatchInserter batches(db_.get());
+    NodeBatchCounter nodes(db_.get());
     for (size_t i = 0; i < jobs->size(); ++i) {
       const BatchJob& j = (*jobs)[i];
-      insert.Bind(1, j.node_id)
-          .Bind(2, j.seq)
-          .Bind(3, static_cast<int64_t>(j.observations.size()))
-          .Bind(4, j.min_arrival_ns)
-          .Bind(5, j.max_arrival_ns)
-          .BindBlob(6, j.encoded);
-      if (absl::Status s = insert.Run(); !s.ok()) return s;
-      duplicate[i] = db_->changes() == 0;
-      if (!duplicate[i]) ids[i] = db_->last_insert_rowid();
+      absl::StatusOr<int64_t> id = batches.Insert(j.node_id, j.seq, j.observations.size(),
+                                                  j.min_arrival_ns, j.max_arrival_ns, j.encoded);
+      if (!id.ok()) return id.status();
+      ids[i] = *id;
       if (exit_before_commit_seq_ && j.seq == *exit_before_commit_seq_) {
         Logf("fail point: exiting before committing batch %d", j.seq);
         _exit(86);  // as a crash between receipt and commit would
       }
-      node.Bind(1, j.node_id)
-          .Bind(2, ToNs(options_.clock()))
-          .Bind(3, duplicate[i] ? 0 : 1)
-          .Bind(4, duplicate[i] ? 0 : static_cast<int64_t>(j.observations.size()))
-          .Bind(5, duplicate[i] ? 1 : 0)
-          .Bind(6, j.seq);
-      if (absl::Status s = node.Run(); !s.ok()) return s;
+      if (absl::Status s = nodes.Count(j.node_id, j.seq, j.observations.size(),
+                                       /*duplicate=*/ids[i] == 0, ToNs(options_.clock()));
+          !s.ok()) {
+        return s;
+      }
     }
     return absl::OkStatus();
   });
@@ -365,13 +259,13 @@ void Store::CommitBatches(std::vector<BatchJob>* jobs) {
   // that disconnects right after its last ack must not overtake its own data
   // in the correlation queue.
   for (size_t i = 0; status.ok() && i < jobs->size(); ++i) {
-    if (duplicate[i]) continue;
+    if (ids[i] == 0) continue;
     BatchJob& j = (*jobs)[i];
     index_.Add(ids[i], j.observations);
     if (on_commit_) on_commit_(j.node_name, std::move(j.observations));
   }
   for (size_t i = 0; i < jobs->size(); ++i) {
-    (*jobs)[i].done(status, status.ok() && duplicate[i]);
+    (*jobs)[i].done(status, status.ok() && ids[i] == 0);
   }
 }
 
@@ -381,14 +275,8 @@ absl::Status Store::FlushIndex() {
   std::vector<HashIndexBuffer::Block> blocks = index_.MakeBlocks(&count, &through);
   if (count == 0) return absl::OkStatus();
   absl::Status s = RunInTransaction([&]() -> absl::Status {
-    Stmt put(db_.get(),
-             "INSERT INTO hash_index(bucket, min_arrival_ns, max_arrival_ns, entries) "
-             "VALUES (?, ?, ?, ?)");
-    for (const HashIndexBuffer::Block& b : blocks) {
-      put.Bind(1, b.bucket).Bind(2, b.min_arrival_ns).Bind(3, b.max_arrival_ns).BindBlob(4, b.entries);
-      if (absl::Status s = put.Run(); !s.ok()) return s;
-    }
-    return WriteMeta(db_.get(), "indexed_through_batch", through);
+    if (absl::Status s = InsertIndexBlocks(db_.get(), blocks); !s.ok()) return s;
+    return WriteMeta(db_.get(), kIndexedThroughBatch, through);
   });
   if (s.ok()) index_.Discard(count);
   return s;
@@ -408,32 +296,9 @@ void Store::Housekeeping(bool force_index) {
 }
 
 absl::Status Store::ApplyRetention() {
-  const int64_t now = ToNs(options_.clock());
-  const int64_t raw_before = now - ToInt64Nanoseconds(options_.retention);
-  const int64_t agg_before = (now - ToInt64Nanoseconds(options_.aggregate_retention)) / kNsPerMinute;
-  // In slices, so that the writer never holds one long transaction.
-  for (;;) {
-    int64_t deleted = 0;
-    absl::Status s = RunInTransaction([&]() -> absl::Status {
-      Stmt del(db_.get(),
-               "DELETE FROM batches WHERE id IN (SELECT id FROM batches "
-               "WHERE max_arrival_ns < ? LIMIT 2000)");
-      if (absl::Status s = del.Bind(1, raw_before).Run(); !s.ok()) return s;
-      deleted = db_->changes();
-      return absl::OkStatus();
-    });
-    if (!s.ok()) return s;
-    if (deleted == 0) break;
-  }
-  return RunInTransaction([&]() -> absl::Status {
-    Stmt idx(db_.get(), "DELETE FROM hash_index WHERE max_arrival_ns < ?");
-    if (absl::Status s = idx.Bind(1, raw_before).Run(); !s.ok()) return s;
-    Stmt agg(db_.get(), "DELETE FROM aggregates WHERE kind = ? AND minute < ?");
-    for (int kind = 1; kind <= 5; ++kind) {
-      if (absl::Status s = agg.Bind(1, kind).Bind(2, agg_before).Run(); !s.ok()) return s;
-    }
-    return absl::OkStatus();
-  });
+  return hoplat::ApplyRetention(
+      db_.get(), CutoffsAt(options_.clock(), options_.retention, options_.aggregate_retention),
+      [this](const std::function<absl::Status()>& body) { return RunInTransaction(body); });
 }
 
 }  // namespace hoplat

@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "collector/correlator.h"
 #include "collector/store/hash_index.h"
+#include "collector/store/nodes_table.h"
 #include "collector/store/sqlite.h"
 #include "common/observation.h"
 #include "hoplat/v1/ingest.pb.h"
@@ -48,11 +49,6 @@ struct BatchJob {
   uint64_t min_arrival_ns = 0;
   uint64_t max_arrival_ns = 0;
   std::function<void(absl::Status status, bool duplicate)> done;
-};
-
-struct NodeRegistration {
-  int64_t node_id = 0;
-  uint64_t highest_committed_seq = 0;
 };
 
 // The only writer of the database. One thread takes whatever is queued and

@@ -14,25 +14,7 @@
 namespace hoplat::testing {
 namespace {
 
-TEST(ReplaySourceTest, RejectsWhatIsNotARecordFile) {
-  TempDir dir;
-  EXPECT_EQ(ReplaySource::Open(dir.file("missing")).status().code(), absl::StatusCode::kNotFound);
-  FILE* f = std::fopen(dir.file("short").c_str(), "wb");
-  std::fwrite("0123456789", 1, 10, f);
-  std::fclose(f);
-  EXPECT_EQ(ReplaySource::Open(dir.file("short")).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  std::vector<hoplat_record> bad = Records(3, 1);
-  bad[2].version = 99;
-  ASSERT_TRUE(WriteReplayFile(dir.file("bad"), bad).ok());
-  auto source = ReplaySource::Open(dir.file("bad"));
-  ASSERT_TRUE(source.ok());
-  std::vector<hoplat_record> out;
-  EXPECT_EQ((*source)->Read(10, absl::ZeroDuration(), &out).status().code(),
-            absl::StatusCode::kDataLoss);
-}
-
-// Plays the first `gate` records, then holds until Open(): lets a test act
+// Plays the first `gate` records, then holds until `open_` is notified: lets a test act
 // at a known point of the stream.
 class GatedSource : public RecordSource {
  public:
@@ -175,7 +157,7 @@ TEST_F(AgentTest, BatchRefusedForGoodIsDroppedAndCountedNotResentForever) {
 }
 
 // A port where nobody listens yet, and the options to reach it.
-class SpoolTest : public AgentTest {
+class AgentSpoolTest : public AgentTest {
  protected:
   void SetUp() override {
     StartCollector();
@@ -202,7 +184,7 @@ class SpoolTest : public AgentTest {
   int port_ = 0;
 };
 
-TEST_F(SpoolTest, CollectorDownAtStartThenUpNothingLost) {
+TEST_F(AgentSpoolTest, CollectorDownAtStartThenUpNothingLost) {
   const std::vector<hoplat_record> records = Records(2'000, kT0);
   ASSERT_TRUE(WriteReplayFile(dir_.file("s1.rec"), records).ok());
   auto source = ReplaySource::Open(dir_.file("s1.rec"));
@@ -222,7 +204,7 @@ TEST_F(SpoolTest, CollectorDownAtStartThenUpNothingLost) {
   EXPECT_EQ(StoredBy("s1"), records.size());
 }
 
-TEST_F(SpoolTest, FullSpoolDropsTheOldestAndTheCollectorIsTold) {
+TEST_F(AgentSpoolTest, FullSpoolDropsTheOldestAndTheCollectorIsTold) {
   const std::vector<hoplat_record> records = Records(1'000, kT0);
   ASSERT_TRUE(WriteReplayFile(dir_.file("s2.rec"), records).ok());
   auto source = ReplaySource::Open(dir_.file("s2.rec"));
@@ -259,7 +241,7 @@ TEST_F(SpoolTest, FullSpoolDropsTheOldestAndTheCollectorIsTold) {
   EXPECT_EQ(trace.trajectories_size(), 1);
 }
 
-TEST_F(SpoolTest, SpooledBatchesSurviveTheAgentAndAreDeliveredOnce) {
+TEST_F(AgentSpoolTest, SpooledBatchesSurviveTheAgentAndAreDeliveredOnce) {
   const std::vector<hoplat_record> records = Records(1'500, kT0);
   ASSERT_TRUE(WriteReplayFile(dir_.file("s3.rec"), records).ok());
   {
@@ -293,7 +275,7 @@ TEST_F(SpoolTest, SpooledBatchesSurviveTheAgentAndAreDeliveredOnce) {
   EXPECT_EQ(StoredBy("s3"), records.size());
 }
 
-TEST_F(SpoolTest, SpooledBatchRefusedForGoodLeavesTheSpool) {
+TEST_F(AgentSpoolTest, SpooledBatchRefusedForGoodLeavesTheSpool) {
   ASSERT_TRUE(WriteReplayFile(dir_.file("s4.rec"), WithAnAbsurdBatch()).ok());
   auto source = ReplaySource::Open(dir_.file("s4.rec"));
   auto spool = Spool::Open(dir_.file("spool4"), 64 << 20);
@@ -342,7 +324,7 @@ class HungCollector : public v1::Ingest::Service {
   std::unique_ptr<grpc::Server> server_;
 };
 
-TEST_F(SpoolTest, HungCollectorDoesNotHoldUpReadingAndLosesNothing) {
+TEST_F(AgentSpoolTest, HungCollectorDoesNotHoldUpReadingAndLosesNothing) {
   for (bool welcome : {true, false}) {
     SCOPED_TRACE(welcome ? "acknowledges nothing" : "never answers Hello");
     const std::string node = welcome ? "h1" : "h2";

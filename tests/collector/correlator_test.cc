@@ -15,7 +15,7 @@ using testing::Cross;
 using testing::Crossing;
 using testing::TestHash;
 
-using Rows = std::map<std::pair<AggKind, std::string>, LatencyAggregate>;
+using Rows = std::map<AggregateKey, LatencyAggregate>;
 
 constexpr int64_t kMinute0 = 29'500'000;  // a minute in 2026
 const uint64_t kT0 = static_cast<uint64_t>(kMinute0) * kNsPerMinute;
@@ -142,7 +142,7 @@ TEST_F(CorrelatorTest, RetransmittedPacketsAreTwoTrajectoriesNeverALoop) {
   EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.count(), 200u);
   EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.max(), 1'030'000);
   for (const auto& [key, agg] : rows_) {
-    if (key.first == AggKind::kPath) EXPECT_EQ(key.second, "r1>r2>r3") << "a loop was made";
+    if (key.kind == AggKind::kPath) EXPECT_EQ(key.text, "r1>r2>r3") << "a loop was made";
   }
 }
 
@@ -175,8 +175,8 @@ TEST_F(CorrelatorTest, ClockSkewedNodeGivesClockErrorsNotNegativeLatency) {
   EXPECT_EQ(Row(AggKind::kHop, "r1>r2").latency.count(), 50u);
   EXPECT_EQ(Row(AggKind::kResidence, "r3").clock_errors, 0u);  // one clock: never an error
   for (const auto& [key, agg] : rows_) {
-    EXPECT_EQ(agg.latency.count() + agg.clock_errors, agg.packets) << key.second;
-    if (agg.latency.count() > 0) EXPECT_GE(agg.latency.min(), 0) << key.second;
+    EXPECT_EQ(agg.latency.count() + agg.clock_errors, agg.packets) << key.text;
+    if (agg.latency.count() > 0) EXPECT_GE(agg.latency.min(), 0) << key.text;
   }
 }
 
@@ -338,7 +338,7 @@ TEST(CorrelatorReplayTest, ReplayCountsOnlyUnsealedMinutesOnce) {
   for (const MinuteRows& m : rest.minutes) {
     EXPECT_GE(m.minute, kMinute0 + 1);
     for (const auto& [key, agg] : m.rows) {
-      if (key.first == AggKind::kPath) count += agg.latency.count();
+      if (key.kind == AggKind::kPath) count += agg.latency.count();
     }
   }
   EXPECT_EQ(count, 10u);

@@ -167,6 +167,12 @@ TEST_F(QueryTest, HopLatencyGivesEveryHopAndResidence) {
   ASSERT_TRUE(query_->HopLatency(&ctx2, req, &only).ok());
   EXPECT_EQ(only.hops_size(), 1);
   EXPECT_EQ(only.residences_size(), 1);
+
+  grpc::ClientContext ctx3;
+  req.set_node("nowhere");
+  v1::HopLatencyResponse none;
+  EXPECT_EQ(query_->HopLatency(&ctx3, req, &none).error_code(), grpc::StatusCode::NOT_FOUND)
+      << "an unknown node is NOT_FOUND here as in PathLatency";
 }
 
 TEST_F(QueryTest, TracePacketGivesObservationsInPathOrderWithHops) {
@@ -207,9 +213,10 @@ TEST_F(QueryTest, TracePacketRejectsMissingOrConflictingHash) {
   EXPECT_EQ(query_->TracePacket(&c2, req, &r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   grpc::ClientContext c3;
   req.set_hash_hex("0x1234");
-  v1::TracePacketResponse none;
-  ASSERT_TRUE(query_->TracePacket(&c3, req, &none).ok());
-  EXPECT_EQ(none.trajectories_size(), 0);
+  const grpc::Status unknown = query_->TracePacket(&c3, req, &r);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND) << "like an unknown node";
+  EXPECT_NE(unknown.error_message().find("0000000000001234"), std::string::npos)
+      << unknown.error_message();
 }
 
 TEST_F(QueryTest, ListNodesReportsCountersAndClock) {

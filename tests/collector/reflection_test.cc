@@ -1,5 +1,6 @@
 // What grpcurl does: list and describe services through server reflection,
 // then call a method from JSON knowing nothing but what reflection said.
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
@@ -151,7 +152,18 @@ TEST_F(ReflectionTest, CallsQueryMethodsFromJsonLikeGrpcurl) {
   ASSERT_TRUE(call("hoplat.v1.Query", "TracePacket", R"({"hash_hex":"abcdef"})", &out).ok());
   EXPECT_NE(out.find(R"("hopFromPreviousNs":"2000000")"), std::string::npos) << out;
   ASSERT_TRUE(call("grpc.health.v1.Health", "Check", "{}", &out).ok());
-  EXPECT_NE(out.find("SERVING"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("status":"SERVING")"), std::string::npos) << out;
+  for (const char* service : {"hoplat.v1.Ingest", "hoplat.v1.Query"}) {
+    out.clear();
+    ASSERT_TRUE(call("grpc.health.v1.Health", "Check",
+                     absl::StrCat(R"({"service":")", service, R"("})"), &out)
+                    .ok())
+        << service;
+    EXPECT_NE(out.find(R"("status":"SERVING")"), std::string::npos) << service << ": " << out;
+  }
+  EXPECT_EQ(call("grpc.health.v1.Health", "Check", R"({"service":"hoplat.v1.Nothing"})", &out)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // show the same figures, `hops FROM TO` keeps the path's hops in order, and
 // an unreachable collector is one clear line and a non-zero exit.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -28,7 +29,10 @@ struct CliRun {
 };
 
 CliRun Hoplat(const std::string& args) {
-  const std::string err_file = ::testing::TempDir() + "/hoplat-cli-stderr";
+  // Named for this process: /tmp is shared (a file another user left there
+  // could not be overwritten).
+  const std::string err_file =
+      absl::StrCat(::testing::TempDir(), "/hoplat-cli-stderr-", getpid());
   const std::string command = absl::StrCat(HOPLAT_CLI_BINARY, " ", args, " 2>", err_file);
   FILE* p = popen(command.c_str(), "r");
   CliRun run{-1, "", ""};
@@ -42,6 +46,7 @@ CliRun Hoplat(const std::string& args) {
     while ((n = fread(buf, 1, sizeof(buf), e)) > 0) run.err.append(buf, n);
     std::fclose(e);
   }
+  std::remove(err_file.c_str());
   return run;
 }
 

@@ -1,0 +1,92 @@
+#include "collector/store/batches_table.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/observation_codec.h"
+
+namespace hoplat {
+
+BatchInserter::BatchInserter(Db* db)
+    : db_(db),
+      insert_(db,
+              "INSERT OR IGNORE INTO batches(node, seq, count, min_arrival_ns, max_arrival_ns, "
+              "data) VALUES (?, ?, ?, ?, ?, ?)") {}
+
+absl::StatusOr<int64_t> BatchInserter::Insert(int64_t node_id, uint64_t seq, uint64_t count,
+                                              uint64_t min_arrival_ns, uint64_t max_arrival_ns,
+                                              absl::string_view encoded) {
+  insert_.Bind(1, node_id)
+      .Bind(2, seq)
+      .Bind(3, count)
+      .Bind(4, min_arrival_ns)
+      .Bind(5, max_arrival_ns)
+      .BindBlob(6, encoded);
+  if (absl::Status s = insert_.Run(); !s.ok()) return s;
+  return db_->changes() == 0 ? 0 : db_->last_insert_rowid();
+}
+
+absl::Status ForEachBatchAfter(Db* db, int64_t after_id,
+                               const std::function<void(int64_t id, std::vector<Observation>)>& fn) {
+  Stmt s(db, "SELECT id, data FROM batches WHERE id > ? ORDER BY id");
+  s.Bind(1, after_id);
+  absl::Status status;
+  while (s.Step(&status)) {
+    std::vector<Observation> obs;
+    if (absl::Status d = DecodeObservations(s.Blob(1), &obs); !d.ok()) {
+      const int64_t id = s.Int(0);
+      s.Reset();
+      return absl::DataLossError(absl::StrCat("batch ", id, ": ", d.message()));
+    }
+    fn(s.Int(0), std::move(obs));
+  }
+  return status;
+}
+
+absl::Status ForEachBatchSince(
+    Db* db, int64_t from_ns,
+    const std::function<void(const std::string& node, std::vector<Observation>)>& fn) {
+  Stmt s(db,
+         "SELECT n.name, b.data FROM batches b JOIN nodes n ON n.id = b.node "
+         "WHERE b.max_arrival_ns >= ? ORDER BY b.id");
+  s.Bind(1, from_ns);
+  absl::Status status;
+  while (s.Step(&status)) {
+    std::vector<Observation> obs;
+    if (absl::Status d = DecodeObservations(s.Blob(1), &obs); !d.ok()) {
+      s.Reset();
+      return d;
+    }
+    fn(std::string(s.Text(0)), std::move(obs));
+  }
+  return status;
+}
+
+BatchReader::BatchReader(Db* db)
+    : select_(db,
+              "SELECT n.name, b.data FROM batches b JOIN nodes n ON n.id = b.node "
+              "WHERE b.id = ?") {}
+
+absl::StatusOr<bool> BatchReader::Read(int64_t id, std::string* node,
+                                       std::vector<Observation>* out) {
+  select_.Bind(1, id);
+  absl::Status status;
+  if (!select_.Step(&status)) {
+    if (!status.ok()) return status;
+    return false;
+  }
+  out->clear();
+  absl::Status d = DecodeObservations(select_.Blob(1), out);
+  node->assign(select_.Text(0).data(), select_.Text(0).size());
+  select_.Reset();
+  if (!d.ok()) return absl::DataLossError(absl::StrCat("batch ", id, ": ", d.message()));
+  return true;
+}
+
+absl::StatusOr<int64_t> DeleteBatchesBefore(Db* db, int64_t before_ns, int limit) {
+  Stmt del(db,
+           "DELETE FROM batches WHERE id IN (SELECT id FROM batches "
+           "WHERE max_arrival_ns < ? LIMIT ?)");
+  if (absl::Status s = del.Bind(1, before_ns).Bind(2, limit).Run(); !s.ok()) return s;
+  return db->changes();
+}
+
+}  // namespace hoplat

@@ -1,0 +1,62 @@
+#ifndef HOPLAT_COLLECTOR_STORE_BATCHES_TABLE_H_
+#define HOPLAT_COLLECTOR_STORE_BATCHES_TABLE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "collector/store/sqlite.h"
+#include "common/observation.h"
+
+namespace hoplat {
+
+// The `batches` table: one row per acknowledged batch, its observations
+// compactly encoded (common/observation_codec.h); UNIQUE(node, seq) makes a
+// resent batch a no-op.
+
+// Inserts batches with one prepared statement for a whole group commit.
+class BatchInserter {
+ public:
+  explicit BatchInserter(Db* db);
+  // The new row's id, or 0 if (node, seq) was stored before (a duplicate).
+  absl::StatusOr<int64_t> Insert(int64_t node_id, uint64_t seq, uint64_t count,
+                                 uint64_t min_arrival_ns, uint64_t max_arrival_ns,
+                                 absl::string_view encoded);
+
+ private:
+  Db* db_;
+  Stmt insert_;
+};
+
+// Every batch with id > after_id, in id order (rebuilding the in-memory
+// part of the hash index).
+absl::Status ForEachBatchAfter(Db* db, int64_t after_id,
+                               const std::function<void(int64_t id, std::vector<Observation>)>& fn);
+// Every batch holding an arrival at or after from_ns, in commit order, with
+// its node's name (replay after a restart).
+absl::Status ForEachBatchSince(
+    Db* db, int64_t from_ns,
+    const std::function<void(const std::string& node, std::vector<Observation>)>& fn);
+
+// Reads batches by id (TracePacket).
+class BatchReader {
+ public:
+  explicit BatchReader(Db* db);
+  // False if the batch is gone (retention).
+  absl::StatusOr<bool> Read(int64_t id, std::string* node, std::vector<Observation>* out);
+
+ private:
+  Stmt select_;
+};
+
+// Deletes up to `limit` batches whose newest arrival is before before_ns;
+// how many went.
+absl::StatusOr<int64_t> DeleteBatchesBefore(Db* db, int64_t before_ns, int limit);
+
+}  // namespace hoplat
+
+#endif  // HOPLAT_COLLECTOR_STORE_BATCHES_TABLE_H_

@@ -1,0 +1,63 @@
+// agent/spool: batches on disk until acknowledged (the bookkeeping; the
+// agent with a spool is in agent_test.cc).
+#include "agent/spool.h"
+
+#include <fstream>
+
+#include "common/batch_columns.h"
+#include "gtest/gtest.h"
+#include "tests/collector/test_util.h"
+
+namespace hoplat::testing {
+namespace {
+
+v1::ObservationBatch Batch(uint64_t seq, int n) {
+  v1::ObservationBatch b;
+  b.set_seq(seq);
+  for (int i = 0; i < n; ++i) {
+    AppendToBatch(Observation{TestHash(seq * 1000 + i), 1, 2, 2, 3, 60, 1}, &b);
+  }
+  return b;
+}
+
+TEST(SpoolTest, FilesStayUntilAcknowledgedAndAreResentAfterABreak) {
+  TempDir dir;
+  auto spool = Spool::Open(dir.file("spool"), 1 << 20);
+  ASSERT_TRUE(spool.ok());
+  Spool& s = **spool;
+  for (uint64_t seq : {10, 11, 12}) ASSERT_TRUE(s.Append(Batch(seq, 5)).ok());
+  ASSERT_TRUE(s.has_unsent());
+  absl::StatusOr<v1::ObservationBatch> b = s.NextUnsent();
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->seq(), 10u);
+  s.MarkSent(10);
+  EXPECT_EQ(s.NextUnsent()->seq(), 11u);
+  s.MarkSent(11);
+  s.Release(10);  // 10 acknowledged; 11 in flight
+  EXPECT_EQ(s.batches(), 2u);
+  // The stream breaks: the client hands 11 back, and it is already here.
+  ASSERT_TRUE(s.Append(Batch(11, 5)).ok());
+  EXPECT_EQ(s.batches(), 2u);
+  s.Unsend();
+  EXPECT_EQ(s.NextUnsent()->seq(), 11u) << "sent again after the break";
+
+  // A new process sees what was never acknowledged.
+  auto reopened = Spool::Open(dir.file("spool"), 1 << 20);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->batches(), 2u);
+  EXPECT_EQ((*reopened)->NextUnsent()->seq(), 11u);
+
+  // A damaged file is dropped, counted, and skipped.
+  std::ofstream(dir.file("spool/00000000000000000011.batch"), std::ios::trunc) << "garbage!";
+  EXPECT_EQ((*reopened)->NextUnsent()->seq(), 12u);
+  EXPECT_EQ((*reopened)->dropped_batches(), 1u);
+  (*reopened)->MarkSent(12);
+  EXPECT_FALSE((*reopened)->has_unsent());
+  EXPECT_EQ((*reopened)->NextUnsent().status().code(), absl::StatusCode::kNotFound);
+  (*reopened)->Release(12);
+  EXPECT_TRUE((*reopened)->empty());
+  EXPECT_EQ((*reopened)->bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace hoplat::testing

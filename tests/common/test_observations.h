@@ -1,0 +1,33 @@
+#ifndef HOPLAT_TESTS_COMMON_TEST_OBSERVATIONS_H_
+#define HOPLAT_TESTS_COMMON_TEST_OBSERVATIONS_H_
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "common/observation.h"
+
+namespace hoplat {
+
+// n observations with every field varied, the same for the same seed.
+inline std::vector<Observation> RandomObservations(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<Observation> v(n);
+  uint64_t t = 1'790'000'000'000'000'000ULL;
+  for (Observation& o : v) {
+    o.hash = rng();
+    t += rng() % 20'000;
+    // Per-CPU rings drain out of order: arrival sometimes goes backwards.
+    o.arrival_ns = t - rng() % 5'000;
+    o.exit_ns = o.arrival_ns + rng() % 100'000 - (rng() % 50 == 0 ? 200'000 : 0);
+    o.ifindex_in = static_cast<uint32_t>(rng() % 8);
+    o.ifindex_out = static_cast<uint32_t>(rng() % 8);
+    o.length = static_cast<uint32_t>(rng() % 9000);
+    o.flags = static_cast<uint32_t>(rng());
+  }
+  return v;
+}
+
+}  // namespace hoplat
+
+#endif  // HOPLAT_TESTS_COMMON_TEST_OBSERVATIONS_H_
