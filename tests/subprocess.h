@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,25 @@ inline int FreePort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+// What a shell command printed on its standard output, and its exit status
+// (-1 if it did not exit normally).
+struct CommandResult {
+  int rc = -1;
+  std::string out;
+};
+
+inline CommandResult RunCommand(const std::string& command) {
+  CommandResult result;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return result;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) result.out.append(buf, n);
+  const int status = pclose(p);
+  result.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
 }
 
 // A child process, killed with SIGKILL if the test leaves it running.

@@ -12,25 +12,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/subprocess.h"
 
 namespace hoplat::testing {
 namespace {
 
-struct Run {
-  int rc;
-  std::string out;  // stdout and stderr
-};
-
-Run Start(const std::string& binary, const std::string& args) {
-  Run run{-1, ""};
-  FILE* p = popen(absl::StrCat(binary, " ", args, " 2>&1 </dev/null").c_str(), "r");
-  if (p == nullptr) return run;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) run.out.append(buf, n);
-  const int status = pclose(p);
-  run.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+// The program's standard output and error, and its exit status.
+CommandResult Start(const std::string& binary, const std::string& args) {
+  return RunCommand(absl::StrCat(binary, " ", args, " 2>&1 </dev/null"));
 }
 
 bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -67,7 +56,7 @@ bool ListsFlag(const std::string& help, const std::string& name) {
 
 void ExpectHelp(const std::string& binary, const std::string& source,
                 const std::vector<std::string>& headings) {
-  const Run help = Start(binary, "--help");
+  const CommandResult help = Start(binary, "--help");
   EXPECT_EQ(help.rc, 0) << help.out;
   for (const std::string& heading : headings) {
     EXPECT_NE(help.out.find("\n" + heading + "\n"), std::string::npos) << heading << "\n"
@@ -84,14 +73,14 @@ void ExpectHelp(const std::string& binary, const std::string& source,
   EXPECT_TRUE(ListsFlag(help.out, "help"));
   EXPECT_TRUE(ListsFlag(help.out, "version"));
   for (const char* other : {"-h", "--helpshort"}) {
-    const Run same = Start(binary, other);
+    const CommandResult same = Start(binary, other);
     EXPECT_EQ(same.rc, 0) << other;
     EXPECT_EQ(same.out, help.out) << other;
   }
 }
 
 void ExpectVersion(const std::string& binary, const std::string& program) {
-  const Run version = Start(binary, "--version");
+  const CommandResult version = Start(binary, "--version");
   EXPECT_EQ(version.rc, 0) << version.out;
   EXPECT_NE(version.out.find(absl::StrCat(program, " ", HOPLAT_VERSION)), std::string::npos)
       << version.out;

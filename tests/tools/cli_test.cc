@@ -14,6 +14,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "tests/collector/collector_fixture.h"
+#include "tests/subprocess.h"
 #include "tools/cli_format.h"
 
 namespace hoplat::testing {
@@ -34,15 +35,11 @@ CliRun Hoplat(const std::string& args) {
   const std::string err_file =
       absl::StrCat(::testing::TempDir(), "/hoplat-cli-stderr-", getpid());
   const std::string command = absl::StrCat(HOPLAT_CLI_BINARY, " ", args, " 2>", err_file);
-  FILE* p = popen(command.c_str(), "r");
-  CliRun run{-1, "", ""};
-  if (p == nullptr) return run;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) run.out.append(buf, n);
-  const int status = pclose(p);
-  run.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const CommandResult result = RunCommand(command);
+  CliRun run{result.rc, result.out, ""};
   if (FILE* e = std::fopen(err_file.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
     while ((n = fread(buf, 1, sizeof(buf), e)) > 0) run.err.append(buf, n);
     std::fclose(e);
   }
