@@ -33,7 +33,8 @@ Agent::Agent(AgentOptions options, RecordSource* source)
       // spool sends oldest first by seq.
       next_seq_(std::max(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now())),
                          pending_->last_seq() + 1)),
-      backoff_(options_.initial_backoff) {}
+      backoff_(options_.initial_backoff),
+      dropped_at_start_(pending_->dropped_batches()) {}
 
 v1::AgentCounters Agent::counters() const {
   v1::AgentCounters c;
@@ -83,11 +84,12 @@ bool Agent::TryConnect(absl::Time now) {
 }
 
 bool Agent::MustWaitForCollector() const {
-  // A spool takes what a slow collector cannot (so that reading the device
-  // is never held up: the ring would drop). Memory holds a window's worth
-  // ahead of a connected collector, and up to its bound only while the
-  // collector is away.
-  return !pending_->durable() && client_.connected() &&
+  // The device is never held up (its rings would drop): what a slow or
+  // absent collector cannot take waits in the spool or in memory, bounded,
+  // the oldest dropped and counted. A file can wait: without a spool,
+  // reading it stays a window ahead of a connected collector, so that
+  // nothing of it is dropped for memory.
+  return source_->can_wait() && !pending_->durable() && client_.connected() &&
          pending_->batches() >= 2 * static_cast<size_t>(options_.client.max_in_flight);
 }
 
@@ -160,43 +162,48 @@ absl::Status Agent::Run() {
 
 absl::Status Agent::Drain() {
   // Until everything is acknowledged or the deadline: a stream that breaks
-  // meanwhile is reopened and gets the final report too.
+  // meanwhile is reopened and gets the final report too. Once nothing is
+  // held, an unreachable collector only misses the final report: no wait.
   const absl::Time deadline = absl::Now() + options_.drain_timeout;
   bool reported = false;
   while (absl::Now() < deadline) {
     if (TryConnect(absl::Now())) reported = false;
     client_.Pump().IgnoreError();
     CountRejected();
+    if (client_.connected() && !pending_->has_unsent() && !reported) {
+      MaybeReport(absl::Now(), true);
+      reported = true;
+    }
+    if (pending_->empty() && (reported || !client_.connected())) break;
     if (!client_.connected()) {
       absl::SleepFor(std::min(absl::Milliseconds(50), deadline - absl::Now()));  // backoff pacing
       continue;
     }
-    if (!pending_->has_unsent() && !reported) {
-      MaybeReport(absl::Now(), true);
-      reported = true;
-    }
-    if (pending_->empty()) break;
     client_.WaitForProgress(deadline - absl::Now());  // acks make room; no spinning
   }
   if (pending_->empty() && reported && client_.connected()) {
     client_.Close().IgnoreError();  // a clean end: the final report is read first
   } else {
-    client_.Abort();  // what is unacknowledged stays pending
+    client_.Abort();  // what is unacknowledged stays pending (a spool writes it to disk)
   }
   client_.Pump().IgnoreError();  // the last acks
   CountRejected();
-  if (pending_->empty() && reported) return absl::OkStatus();
-  if (pending_->durable()) {
+  if (pending_->empty() && !reported) Logf("the collector did not get the final report");
+  if (!pending_->durable()) {
+    const uint64_t dropped = pending_->dropped_batches() - dropped_at_start_;
     if (!pending_->empty()) {
-      Logf("%d batches wait in the spool for the collector", pending_->batches());
+      return absl::DataLossError(absl::StrFormat(
+          "%d batches could not be delivered before the drain timeout%s", pending_->batches(),
+          dropped > 0 ? absl::StrFormat(", %d more were dropped for memory", dropped) : ""));
     }
-    return absl::OkStatus();
+    if (dropped > 0) {
+      return absl::DataLossError(absl::StrFormat(
+          "%d batches were dropped while the collector was away (--spool_max_bytes)", dropped));
+    }
+  } else if (!pending_->empty()) {
+    Logf("%d batches wait in the spool for the collector", pending_->batches());
   }
-  if (pending_->empty()) {
-    return absl::UnavailableError("the collector could not be reached for the final report");
-  }
-  return absl::DataLossError(absl::StrFormat(
-      "%d batches could not be delivered before the drain timeout", pending_->batches()));
+  return absl::OkStatus();
 }
 
 }  // namespace hoplat

@@ -41,7 +41,8 @@ class Agent {
   Agent(AgentOptions options, RecordSource* source);
 
   // Runs until the source ends or Stop() is called, then delivers what it
-  // holds (up to drain_timeout). OK if everything read was acknowledged.
+  // holds (up to drain_timeout). OK if everything read was acknowledged, or
+  // (with a spool) waits there for the next start.
   absl::Status Run();
   void Stop() { stop_.store(true); }  // safe from any thread
 
@@ -71,6 +72,7 @@ class Agent {
   absl::Time next_report_ = absl::InfinitePast();
   absl::Time next_attempt_ = absl::InfinitePast();
   absl::Duration backoff_;
+  const uint64_t dropped_at_start_;  // the spool's count persists across runs
 
   std::atomic<uint64_t> records_read_{0};
   std::atomic<uint64_t> batches_sent_{0};

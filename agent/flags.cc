@@ -30,14 +30,16 @@ ABSL_FLAG(uint32_t, batch_size, 4096, "Observations per batch.");
 ABSL_FLAG(absl::Duration, flush_interval, absl::Milliseconds(200),
           "Longest a record waits in a partial batch.");
 ABSL_FLAG(int32_t, max_in_flight, 8,
-          "Batches sent but not yet acknowledged; with a spool, more wait there meanwhile.");
+          "Batches sent but not yet acknowledged (the window); more wait in the spool, or "
+          "in memory without one, meanwhile.");
 ABSL_FLAG(absl::Duration, ack_timeout, absl::Seconds(30),
           "A collector that acknowledges nothing this long is taken as hung: reconnect "
-          "(and spool meanwhile).");
+          "(batches wait meanwhile).");
 ABSL_FLAG(absl::Duration, report_interval, absl::Seconds(10), "How often counters are reported.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "At SIGTERM (or the end of --replay), how long to keep trying to deliver what is "
-          "held before leaving it in the spool.");
+          "held; then it is left in the spool (without one it is lost, and the exit status "
+          "says so).");
 ABSL_FLAG(std::string, spool_dir, "/var/spool/hoplat",
           "Where batches wait on disk while the collector is away (created if missing); "
           "empty: no spool (batches wait in memory, within --spool_max_bytes, and are lost "
@@ -74,6 +76,8 @@ constexpr Setting kSettings[] = {
     {"drain_timeout", false},   {"spool_dir", false},       {"spool_max_bytes", false},
     {"sample_one_in", true},    {"hash_key_file", true},    {"paths", true},
 };
+
+constexpr uint64_t kMinSpoolBytes = 1 << 20;
 
 std::string Hostname() {
   char name[256] = {};
@@ -151,6 +155,10 @@ absl::StatusOr<AgentOptions> AgentOptionsFromFlags() {
   }
   if (options.client.ack_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--ack_timeout: more than 0");
+  }
+  if (absl::GetFlag(FLAGS_spool_max_bytes) < kMinSpoolBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--spool_max_bytes: at least ", kMinSpoolBytes, " (a few batches)"));
   }
   if (!absl::GetFlag(FLAGS_paths).empty()) {
     if (absl::StatusOr<uint32_t> p = ParsePaths(absl::GetFlag(FLAGS_paths)); !p.ok()) {

@@ -24,6 +24,7 @@
 #include "agent/module_control.h"
 #include "agent/recorder.h"
 #include "agent/replay_source.h"
+#include "agent/spilling_batches.h"
 #include "agent/spool.h"
 #include "common/log.h"
 
@@ -113,14 +114,17 @@ int main(int argc, char** argv) {
   hoplat::AgentOptions options = *std::move(options_or);
 
   std::unique_ptr<hoplat::Spool> spool;
+  std::unique_ptr<hoplat::SpillingBatches> spilling;
   if (!absl::GetFlag(FLAGS_spool_dir).empty()) {
     const std::string dir = absl::GetFlag(FLAGS_spool_dir);
     MakeParents(dir);
     auto opened = hoplat::Spool::Open(dir, absl::GetFlag(FLAGS_spool_max_bytes));
     if (!opened.ok()) return Fail(std::string(opened.status().message()));
     spool = std::move(*opened);
-    options.pending = spool.get();
+    spilling = std::make_unique<hoplat::SpillingBatches>(spool.get());
+    options.pending = spilling.get();
   }
+  const uint64_t dropped_before = spool != nullptr ? spool->dropped_batches() : 0;
 
   std::unique_ptr<hoplat::RecordSource> source;
   std::unique_ptr<hoplat::ModuleControl> control;
@@ -205,6 +209,10 @@ int main(int argc, char** argv) {
     }
     if (c.rejected_batches() > 0) {
       return Fail(std::to_string(c.rejected_batches()) + " batches were refused by the collector");
+    }
+    if (c.spool_dropped_batches() > dropped_before) {
+      return Fail(std::to_string(c.spool_dropped_batches() - dropped_before) +
+                  " batches of the replay were dropped: the spool was full (--spool_max_bytes)");
     }
   }
   return 0;

@@ -18,6 +18,9 @@ class RecordSource {
   // finite source (a replay file).
   virtual absl::StatusOr<size_t> Read(size_t max, absl::Duration timeout,
                                       std::vector<hoplat_record>* out) = 0;
+  // Whether reading may wait for a slow collector without losing records:
+  // a file can; the device cannot (its rings fill and drop meanwhile).
+  virtual bool can_wait() const { return false; }
 };
 
 }  // namespace hoplat

@@ -21,6 +21,7 @@ class ReplaySource : public RecordSource {
   // A regular file never waits; a pipe waits up to `timeout` for data.
   // OUT_OF_RANGE once the file is played. A record of another version, or a
   // file ending inside a record, is DATA_LOSS.
+  bool can_wait() const override { return true; }
   absl::StatusOr<size_t> Read(size_t max, absl::Duration timeout,
                               std::vector<hoplat_record>* out) override;
 

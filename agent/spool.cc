@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "common/log.h"
 
 namespace hoplat {
 namespace {
@@ -76,23 +77,31 @@ absl::Status Spool::SaveDropped() {
                              absl::StrCat(dropped_batches_, " ", dropped_observations_, "\n"));
 }
 
-absl::Status Spool::Append(const v1::ObservationBatch& batch) {
+absl::Status Spool::Append(v1::ObservationBatch batch) {
   if (files_.count(batch.seq()) != 0) return absl::OkStatus();  // sent from here, not acked
   const std::string data = batch.SerializeAsString();
-  bool dropped = false;
-  // Make room: the oldest data goes first, and is counted.
-  while (!files_.empty() && bytes_ + data.size() > max_bytes_) {
-    ++dropped_batches_;
-    dropped_observations_ += ObservationsIn(files_.begin());
-    Remove(files_.begin());
-    dropped = true;
-  }
-  if (dropped) SaveDropped().IgnoreError();
-  if (data.size() > max_bytes_) {
+  if (data.size() > max_bytes_) {  // before making room: it would empty the spool for nothing
     ++dropped_batches_;
     dropped_observations_ += static_cast<uint64_t>(batch.hash_size());
     SaveDropped().IgnoreError();
     return absl::ResourceExhaustedError("batch larger than the whole spool: dropped");
+  }
+  bool dropped = false;
+  // Make room: the oldest data not on the wire goes first (what is on the
+  // wire is likely acknowledged soon), and is counted.
+  while (!files_.empty() && bytes_ + data.size() > max_bytes_) {
+    auto victim = files_.begin();
+    while (victim != files_.end() && sent_.count(victim->first) != 0) ++victim;
+    if (victim == files_.end()) victim = files_.begin();
+    ++dropped_batches_;
+    dropped_observations_ += ObservationsIn(victim);
+    Remove(victim);
+    dropped = true;
+  }
+  if (dropped) {
+    Logf("spool full (%d bytes): oldest batches dropped, %d so far", max_bytes_,
+         dropped_batches_);
+    SaveDropped().IgnoreError();
   }
   if (absl::Status s = WriteFileAtomically(PathOf(batch.seq()), data); !s.ok()) {
     ++dropped_batches_;
@@ -123,7 +132,13 @@ absl::StatusOr<v1::ObservationBatch> Spool::NextUnsent() {
       continue;
     }
     if (std::optional<v1::ObservationBatch> batch = ReadFile(it->first)) return *std::move(batch);
+    const std::string path = PathOf(it->first);
+    if (access(path.c_str(), R_OK) != 0 && errno != ENOENT) {
+      // Not readable now (out of file descriptors, say): try again later.
+      return absl::UnavailableError(absl::StrCat(path, ": ", strerror(errno)));
+    }
     // Damaged (the disk, or a hand): counted as dropped, never retried forever.
+    Logf("spool: %s is damaged or gone: dropped", path);
     ++dropped_batches_;
     SaveDropped().IgnoreError();
     it = Remove(it);
@@ -145,9 +160,9 @@ Spool::Files::iterator Spool::Remove(Files::iterator it) {
   return files_.erase(it);
 }
 
-uint64_t Spool::Discard(uint64_t seq) {
+std::optional<uint64_t> Spool::Discard(uint64_t seq) {
   auto it = files_.find(seq);
-  if (it == files_.end()) return 0;
+  if (it == files_.end()) return std::nullopt;
   const uint64_t observations = ObservationsIn(it);
   Remove(it);
   return observations;

@@ -29,7 +29,7 @@ class Spool : public PendingBatches {
 
   // PendingBatches (see there). A file that cannot be read back is
   // dropped and counted by NextUnsent().
-  absl::Status Append(const v1::ObservationBatch& batch) override;
+  absl::Status Append(v1::ObservationBatch batch) override;
   bool has_unsent() const override { return files_.size() > sent_.size(); }
   absl::StatusOr<v1::ObservationBatch> NextUnsent() override;
   void MarkSent(uint64_t seq) override {
@@ -37,7 +37,7 @@ class Spool : public PendingBatches {
   }
   void Release(uint64_t seq) override;
   void Unsend() override { sent_.clear(); }
-  uint64_t Discard(uint64_t seq) override;
+  std::optional<uint64_t> Discard(uint64_t seq) override;
 
   bool empty() const override { return files_.empty(); }
   size_t batches() const override { return files_.size(); }

@@ -11,6 +11,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace hoplat {
 namespace {
@@ -34,11 +35,21 @@ void AppendWrapped(absl::string_view text, std::string* out) {
   absl::StrAppend(out, line, "\n");
 }
 
-bool IsHelpArg(const char* arg) {
-  for (const char* h : {"--help", "-help", "--helpshort", "-helpshort", "-h"}) {
-    if (std::strcmp(arg, h) == 0) return true;
-  }
-  return false;
+// --help, -help, --help=..., --helpshort, --helpon=..., --helpmatch=..., -h;
+// not --helpfull (Abseil's listing of every linked flag) or --helppackage.
+bool IsHelpArg(absl::string_view arg) {
+  if (arg == "-h") return true;
+  if (!absl::ConsumePrefix(&arg, "--")) absl::ConsumePrefix(&arg, "-");
+  const absl::string_view name = arg.substr(0, arg.find('='));
+  return name == "help" || name == "helpshort" || name == "helpon" || name == "helpmatch";
+}
+
+// Whether the argument after `arg` is its value ("--config FILE"), not a flag.
+bool TakesNextArg(absl::string_view arg) {
+  if (!absl::ConsumePrefix(&arg, "--") && !absl::ConsumePrefix(&arg, "-")) return false;
+  if (arg.find('=') != absl::string_view::npos) return false;
+  const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(arg);
+  return flag != nullptr && !flag->IsOfType<bool>();
 }
 
 }  // namespace
@@ -49,7 +60,10 @@ std::string HelpText(const ProgramUsage& usage) {
     absl::StrAppend(&out, "\n", section.heading, ":\n");
     for (const std::string& name : section.flags) {
       const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-      if (flag == nullptr) continue;
+      if (flag == nullptr) {  // a typo in a program's table: its test lists every flag
+        absl::StrAppend(&out, "  --", name, "  (no such flag)\n");
+        continue;
+      }
       const std::string def = flag->DefaultValue();
       absl::StrAppend(&out, "  --", name, def.empty() ? "" : absl::StrCat("  (default: ", def, ")"),
                       "\n");
@@ -76,6 +90,7 @@ std::vector<char*> ParseCommandLineWithUsage(int argc, char** argv, const Progra
       std::fputs(HelpText(usage).c_str(), stdout);
       std::exit(0);
     }
+    if (TakesNextArg(argv[i])) ++i;  // "--config -h" names a file called -h
   }
   return absl::ParseCommandLine(argc, argv);
 }

@@ -13,9 +13,10 @@ struct FlagSection {
 };
 
 // What --help prints: the usage text, then each section's flags with their
-// defaults and help. --help, -help, --helpshort and -h print it and exit 0;
-// --version prints the version and exits 0. Flags of linked libraries are
-// left out (--helpfull lists everything, Abseil's way).
+// defaults and help. --help (also -help, -h, --helpshort, --help=X,
+// --helpon=X, --helpmatch=X) prints it and exits 0; --version prints the
+// version and exits 0. Flags of linked libraries are left out (--helpfull
+// lists everything, Abseil's way).
 struct ProgramUsage {
   const char* program;
   const char* usage;

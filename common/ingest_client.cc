@@ -98,14 +98,21 @@ absl::Status IngestClient::StreamStatusLocked() const {
 }
 
 absl::Status IngestClient::Queue(v1::ObservationBatch batch) {
-  absl::Status kept = pending_->Append(batch);
+  ReleaseAcked();
+  bool now;
+  {
+    absl::MutexLock lock(&mu_);
+    now = stream_ != nullptr && !broken_ && RoomOrBrokenLocked() && !pending_->has_unsent();
+  }
+  absl::Status kept = now ? pending_->AppendSendingNow(std::move(batch))
+                          : pending_->Append(std::move(batch));
   Pump().IgnoreError();  // a broken stream is the caller's to find (connected())
   return kept;
 }
 
 absl::Status IngestClient::Send(v1::ObservationBatch batch) {
   const uint64_t seq = batch.seq();
-  if (absl::Status s = pending_->Append(batch); !s.ok()) return s;
+  if (absl::Status s = pending_->Append(std::move(batch)); !s.ok()) return s;
   for (;;) {
     if (absl::Status s = Pump(); !s.ok()) return s;
     bool on_wire;
@@ -123,27 +130,33 @@ absl::Status IngestClient::Send(v1::ObservationBatch batch) {
 absl::Status IngestClient::Pump() {
   ReleaseAcked();
   for (;;) {
+    bool up, room;
+    absl::Status stream;
     {
       absl::MutexLock lock(&mu_);
-      if (broken_ || stream_ == nullptr) {
-        pending_->Unsend();  // all of it goes again on the next stream
-        return StreamStatusLocked();
-      }
-      if (!RoomOrBrokenLocked() || !pending_->has_unsent()) return absl::OkStatus();
+      up = !broken_ && stream_ != nullptr;
+      room = RoomOrBrokenLocked();
+      stream = StreamStatusLocked();
     }
+    if (!up) {
+      pending_->Unsend();  // all of it goes again on the next stream
+      return stream;
+    }
+    if (!room || !pending_->has_unsent()) return absl::OkStatus();
     absl::StatusOr<v1::ObservationBatch> batch = pending_->NextUnsent();
     if (!batch.ok()) return absl::OkStatus();  // the rest could not be read: dropped, counted
     pending_->MarkSent(batch->seq());
-    if (!Write(*batch)) continue;  // broken: found above
+    if (!Write(*std::move(batch))) continue;  // broken: found above
   }
 }
 
-bool IngestClient::Write(const v1::ObservationBatch& batch) {
+bool IngestClient::Write(v1::ObservationBatch batch) {
+  const uint64_t seq = batch.seq();
   v1::IngestRequest request;
-  *request.mutable_batch() = batch;
+  *request.mutable_batch() = std::move(batch);
   {
     absl::MutexLock lock(&mu_);
-    in_flight_.push_back(batch.seq());
+    in_flight_.push_back(seq);
   }
   if (stream_->Write(request)) return true;
   absl::MutexLock lock(&mu_);
@@ -255,8 +268,8 @@ absl::Status IngestClient::Finish() {
 
 void IngestClient::NoteRejection(uint64_t seq, absl::string_view reason) {
   ReleaseAcked();  // so that only a batch still pending is counted
-  if (const uint64_t observations = pending_->Discard(seq); observations > 0) {
-    rejected_.push_back({seq, observations, std::string(reason)});
+  if (const std::optional<uint64_t> observations = pending_->Discard(seq)) {
+    rejected_.push_back({seq, *observations, std::string(reason)});
   }
 }
 

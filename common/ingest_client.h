@@ -115,7 +115,7 @@ class IngestClient {
   // Hands what was acknowledged to the pending batches (caller's thread).
   void ReleaseAcked();
   // Writes one batch; false if the stream broke.
-  bool Write(const v1::ObservationBatch& batch);
+  bool Write(v1::ObservationBatch batch);
   bool RoomOrBrokenLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Watch();
   void StopWatch();

@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <vector>
 
 #include "common/pending_batches.h"
 
@@ -18,7 +19,7 @@ class MemoryPendingBatches : public PendingBatches {
   explicit MemoryPendingBatches(uint64_t max_bytes = std::numeric_limits<uint64_t>::max())
       : max_bytes_(max_bytes) {}
 
-  absl::Status Append(const v1::ObservationBatch& batch) override;
+  absl::Status Append(v1::ObservationBatch batch) override;
   bool has_unsent() const override { return batches_.size() > sent_.size(); }
   absl::StatusOr<v1::ObservationBatch> NextUnsent() override;
   void MarkSent(uint64_t seq) override {
@@ -26,7 +27,7 @@ class MemoryPendingBatches : public PendingBatches {
   }
   void Release(uint64_t seq) override;
   void Unsend() override { sent_.clear(); }
-  uint64_t Discard(uint64_t seq) override;
+  std::optional<uint64_t> Discard(uint64_t seq) override;
 
   bool empty() const override { return batches_.empty(); }
   size_t batches() const override { return batches_.size(); }
@@ -38,9 +39,15 @@ class MemoryPendingBatches : public PendingBatches {
   uint64_t dropped_batches() const override { return dropped_batches_; }
   uint64_t dropped_observations() const override { return dropped_observations_; }
 
+  // Hands over every batch held, oldest first, and forgets them.
+  std::vector<v1::ObservationBatch> TakeAll();
+
  private:
-  using Batches = std::map<uint64_t, v1::ObservationBatch>;  // by seq
-  static uint64_t SizeOf(const v1::ObservationBatch& b) { return b.ByteSizeLong(); }
+  struct Held {
+    v1::ObservationBatch batch;
+    uint64_t bytes;  // memory it uses, as held (not its wire size)
+  };
+  using Batches = std::map<uint64_t, Held>;  // by seq
   void Remove(Batches::iterator it);
 
   const uint64_t max_bytes_;

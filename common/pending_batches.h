@@ -2,6 +2,8 @@
 #define HOPLAT_COMMON_PENDING_BATCHES_H_
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -14,8 +16,8 @@ namespace hoplat {
 // The ingest client sends from here, oldest (lowest seq) first, and hands
 // each acknowledgement back; nothing else holds a copy.
 //
-// Bounded: when a new batch does not fit, the oldest are dropped and
-// counted (the counts reach the collector in NodeReports).
+// Bounded: when a new batch does not fit, the oldest not on the wire are
+// dropped and counted (the counts reach the collector in NodeReports).
 //
 // Implementations: in memory (common/memory_pending_batches.h) and on disk
 // (agent/spool.h, survives the agent). Not thread-safe: the thread that
@@ -27,7 +29,13 @@ class PendingBatches {
   // Keeps the batch until acknowledged. A batch whose seq is already held
   // is kept as it is. An error means the batch could not be kept (counted
   // as dropped).
-  virtual absl::Status Append(const v1::ObservationBatch& batch) = 0;
+  virtual absl::Status Append(v1::ObservationBatch batch) = 0;
+  // The same, for a batch the caller sends at once (the window has room and
+  // nothing older waits): a store may keep it more cheaply until the stream
+  // breaks (see agent/spilling_batches.h).
+  virtual absl::Status AppendSendingNow(v1::ObservationBatch batch) {
+    return Append(std::move(batch));
+  }
 
   // The oldest batch not yet sent on the current stream. A batch that
   // cannot be read back (a damaged file) is dropped, counted, and the next
@@ -41,8 +49,8 @@ class PendingBatches {
   // The stream broke: whatever was sent and not acknowledged goes again.
   virtual void Unsend() = 0;
   // The collector refused this batch for good: it leaves, never resent.
-  // Returns how many observations it held (0 if unknown or absent).
-  virtual uint64_t Discard(uint64_t seq) = 0;
+  // Returns how many observations it held; nothing if it was not held.
+  virtual std::optional<uint64_t> Discard(uint64_t seq) = 0;
 
   virtual bool empty() const = 0;
   virtual size_t batches() const = 0;

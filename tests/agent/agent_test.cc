@@ -204,6 +204,34 @@ TEST_F(AgentSpoolTest, CollectorDownAtStartThenUpNothingLost) {
   EXPECT_EQ(StoredBy("s1"), records.size());
 }
 
+TEST_F(AgentSpoolTest, WithoutASpoolMemoryIsBoundedAndWhatItDroppedFailsTheRun) {
+  const std::vector<hoplat_record> records = Records(1'000, kT0);
+  ASSERT_TRUE(WriteReplayFile(dir_.file("m1.rec"), records).ok());
+  auto source = ReplaySource::Open(dir_.file("m1.rec"));
+  ASSERT_TRUE(source.ok());
+  // Room in memory for 3 of the 10 batches.
+  v1::ObservationBatch probe;
+  probe.set_seq(1);
+  for (int i = 0; i < 100; ++i) AppendToBatch(Observation{TestHash(i), kT0, kT0, 2, 3, 60, 1}, &probe);
+  GatedSource gated(source->get(), records.size());  // reads like the device: never waits
+  AgentOptions options = SpoolOptions("m1", nullptr);
+  const v1::ObservationBatch held(probe);  // a copy: what the bound counts
+  options.memory_max_bytes = held.SpaceUsedLong() * 3 + held.SpaceUsedLong() / 2;
+  Agent agent(options, &gated);
+  absl::Status result;
+  std::thread runner([&] { result = agent.Run(); });
+  gated.reached_.WaitForNotification();  // all read while the collector is away
+  EXPECT_EQ(agent.counters().spooled_batches(), 3u);
+  EXPECT_EQ(agent.counters().spool_dropped_batches(), 7u);
+  EXPECT_EQ(agent.counters().spool_dropped_observations(), 700u);
+  StartCollectorAgain();
+  gated.open_.Notify();
+  runner.join();
+  EXPECT_EQ(result.code(), absl::StatusCode::kDataLoss) << result;
+  EXPECT_NE(result.message().find("7 batches were dropped"), std::string::npos) << result;
+  EXPECT_EQ(StoredBy("m1"), 300u) << "the newest three batches";
+}
+
 TEST_F(AgentSpoolTest, FullSpoolDropsTheOldestAndTheCollectorIsTold) {
   const std::vector<hoplat_record> records = Records(1'000, kT0);
   ASSERT_TRUE(WriteReplayFile(dir_.file("s2.rec"), records).ok());
@@ -383,10 +411,10 @@ TEST_F(AgentTest, StopWithTheCollectorAwayReportsWhatWasNotDelivered) {
   options.client.connect_timeout = absl::Milliseconds(200);
   options.initial_backoff = absl::Milliseconds(10);
   options.drain_timeout = absl::Milliseconds(500);
-  Agent agent(options, source->get());
-  agent.Stop();
+  Agent agent(options, source->get());  // no spool: what is held is lost at exit
   const absl::Status s = agent.Run();
-  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find("1 batches could not be delivered"), std::string::npos) << s;
 }
 
 }  // namespace

@@ -59,5 +59,36 @@ TEST(SpoolTest, FilesStayUntilAcknowledgedAndAreResentAfterABreak) {
   EXPECT_EQ((*reopened)->bytes(), 0u);
 }
 
+TEST(SpoolTest, FullSpoolDropsTheOldestNotOnTheWireFirst) {
+  TempDir dir;
+  const uint64_t one = Batch(1, 5).ByteSizeLong();
+  auto spool = Spool::Open(dir.file("spool"), one * 3 + one / 2);  // room for three
+  ASSERT_TRUE(spool.ok());
+  Spool& s = **spool;
+  for (uint64_t seq : {1, 2, 3}) ASSERT_TRUE(s.Append(Batch(seq, 5)).ok());
+  s.MarkSent(1);  // on the wire: likely acknowledged soon
+  ASSERT_TRUE(s.Append(Batch(4, 5)).ok());
+  EXPECT_EQ(s.batches(), 3u);
+  EXPECT_EQ(s.dropped_batches(), 1u);
+  EXPECT_EQ(s.dropped_observations(), 5u);
+  EXPECT_EQ(s.NextUnsent()->seq(), 3u) << "2 went, not 1 (in flight)";
+  s.Release(1);
+  EXPECT_EQ(s.batches(), 2u);
+}
+
+TEST(SpoolTest, BatchLargerThanTheSpoolIsRefusedWithoutEmptyingIt) {
+  TempDir dir;
+  auto spool = Spool::Open(dir.file("spool"), Batch(1, 5).ByteSizeLong() * 3);
+  ASSERT_TRUE(spool.ok());
+  Spool& s = **spool;
+  ASSERT_TRUE(s.Append(Batch(1, 5)).ok());
+  EXPECT_EQ(s.Append(Batch(2, 500)).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.batches(), 1u) << "what was there stays";
+  EXPECT_EQ(s.dropped_batches(), 1u);
+  EXPECT_EQ(s.dropped_observations(), 500u);
+  EXPECT_EQ(s.Discard(1), std::optional<uint64_t>(5));
+  EXPECT_EQ(s.Discard(1), std::nullopt) << "not held any more";
+}
+
 }  // namespace
 }  // namespace hoplat::testing

@@ -72,7 +72,8 @@ void ExpectHelp(const std::string& binary, const std::string& source,
   }
   EXPECT_TRUE(ListsFlag(help.out, "help"));
   EXPECT_TRUE(ListsFlag(help.out, "version"));
-  for (const char* other : {"-h", "--helpshort"}) {
+  for (const char* other : {"-h", "--helpshort", "-help", "--help=main", "--helpon=x",
+                            "--collector=127.0.0.1:1 --help"}) {
     const CommandResult same = Start(binary, other);
     EXPECT_EQ(same.rc, 0) << other;
     EXPECT_EQ(same.out, help.out) << other;
@@ -96,6 +97,10 @@ TEST(FlagsUsageTest, AgentHelpListsEveryFlagUnderItsHeadings) {
   ExpectHelp(HOPLAT_AGENT_BINARY, "agent/flags.cc",
              {"Batching and delivery:", "While the collector is away:"});
   ExpectVersion(HOPLAT_AGENT_BINARY, "hoplat-agent");
+  // A flag's value that looks like -h is the value, not a request for help.
+  const CommandResult config = Start(HOPLAT_AGENT_BINARY, "--config -h");
+  EXPECT_EQ(config.rc, 1) << config.out;
+  EXPECT_EQ(config.out.find("Batching and delivery:"), std::string::npos) << config.out;
 }
 
 TEST(FlagsUsageTest, CliHelpListsEveryFlag) {

@@ -44,8 +44,10 @@ TEST(MemoryPendingBatchesTest, KeepsSeqOrderAndTracksWhatWasSent) {
   for (uint64_t seq : {12, 10, 11}) ASSERT_TRUE(p.Append(NumberedBatch(seq, 5)).ok());
   EXPECT_EQ(p.batches(), 3u);
   EXPECT_EQ(p.last_seq(), 12u);
-  EXPECT_EQ(p.bytes(), NumberedBatch(10, 5).ByteSizeLong() + NumberedBatch(11, 5).ByteSizeLong() +
-                           NumberedBatch(12, 5).ByteSizeLong());
+  // Memory held: at least the wire size.
+  const uint64_t three = p.bytes();
+  EXPECT_GE(three, NumberedBatch(10, 5).ByteSizeLong() + NumberedBatch(11, 5).ByteSizeLong() +
+                       NumberedBatch(12, 5).ByteSizeLong());
   // A seq already held is kept as it is.
   ASSERT_TRUE(p.Append(NumberedBatch(11, 7)).ok());
   EXPECT_EQ(p.batches(), 3u);
@@ -72,7 +74,8 @@ TEST(MemoryPendingBatchesTest, KeepsSeqOrderAndTracksWhatWasSent) {
   p.MarkSent(11);
   p.Release(11);
   EXPECT_EQ(p.batches(), 2u);
-  EXPECT_EQ(p.bytes(), NumberedBatch(10, 5).ByteSizeLong() + NumberedBatch(12, 5).ByteSizeLong());
+  EXPECT_LT(p.bytes(), three);
+  EXPECT_GT(p.bytes(), 0u);
   EXPECT_EQ(p.NextUnsent()->seq(), 12u) << "10 still sent, 11 gone";
   p.Unsend();
   EXPECT_EQ(p.NextUnsent()->seq(), 10u) << "10 still held";
@@ -81,9 +84,9 @@ TEST(MemoryPendingBatchesTest, KeepsSeqOrderAndTracksWhatWasSent) {
   EXPECT_EQ(p.batches(), 2u);
 
   // Discard returns the observations the batch held.
-  EXPECT_EQ(p.Discard(12), 5u);
-  EXPECT_EQ(p.Discard(12), 0u) << "gone already";
-  EXPECT_EQ(p.Discard(99), 0u) << "never held";
+  EXPECT_EQ(p.Discard(12), std::optional<uint64_t>(5));
+  EXPECT_EQ(p.Discard(12), std::nullopt) << "gone already";
+  EXPECT_EQ(p.Discard(99), std::nullopt) << "never held";
   EXPECT_EQ(p.batches(), 1u);
   EXPECT_EQ(p.last_seq(), 10u);
   p.Release(10);
@@ -96,7 +99,9 @@ TEST(MemoryPendingBatchesTest, KeepsSeqOrderAndTracksWhatWasSent) {
 }
 
 TEST(MemoryPendingBatchesTest, BoundDropsTheOldestAndRefusesABatchLargerThanItAll) {
-  const uint64_t size = NumberedBatch(1, 10).ByteSizeLong();
+  const v1::ObservationBatch probe = NumberedBatch(1, 10);
+  const v1::ObservationBatch held(probe);  // a copy: what the bound counts
+  const uint64_t size = held.SpaceUsedLong();
   // Room for three of the batches below (their sizes differ by a few bytes at most).
   MemoryPendingBatches p(size * 3 + size / 2);
   for (uint64_t seq = 1; seq <= 10; ++seq) {
