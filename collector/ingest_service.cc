@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "common/batch_columns.h"
 #include "common/grpc_status.h"
+#include "common/timestamps.h"
 #include "common/ingest_metadata.h"
 #include "common/node_id.h"
 #include "common/observation_codec.h"
@@ -89,6 +90,8 @@ class IngestService::Reactor final
           pending_raw_->Swap(request_.mutable_batch());
           ++in_flight_;
           processing_ = true;
+        } else if (absl::Status t = ValidateReport(request_.report()); !t.ok()) {
+          Fail(t);
         } else {
           service_->store_->SubmitReport(node_id_, request_.report());
         }
@@ -97,6 +100,11 @@ class IngestService::Reactor final
         Fail(absl::InvalidArgumentError("empty IngestRequest (no hello, batch or report)"));
         return;
     }
+  }
+
+  static absl::Status ValidateReport(const v1::NodeReport& report) {
+    if (!report.has_time()) return absl::OkStatus();
+    return TimestampToNanos(report.time(), "NodeReport time").status();
   }
 
   void HandleHello() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -167,10 +175,8 @@ class IngestService::Reactor final
   // Runs outside mu_; node_id and node are fixed once streaming.
   absl::Status BuildJob(const v1::ObservationBatch& batch, int64_t node_id,
                         const std::string& node, BatchJob* job) {
-    if (absl::Status s = ObservationsFromBatch(batch, &job->observations); !s.ok()) {
-      // "batch N ...": the agent drops a batch refused for good by its seq.
-      return absl::Status(s.code(), absl::StrCat("batch ", batch.seq(), ": ", s.message()));
-    }
+    // Its message names the batch ("batch N: ..."), once.
+    if (absl::Status s = ObservationsFromBatch(batch, &job->observations); !s.ok()) return s;
     if (absl::Status s = Validate(batch, job->observations); !s.ok()) return s;
     job->node_id = node_id;
     job->node_name = node;
@@ -270,8 +276,8 @@ class IngestService::Reactor final
         // Before Finish: once the agent sees the stream end, correlation
         // already knows the node is gone (tests and the lab rely on it).
         if (!node_.empty()) service_->Disconnected(node_);
-        if (refused_seq_ != 0) {
-          context_->AddTrailingMetadata(kRefusedBatchMetadata, std::to_string(refused_seq_));
+        if (refused_seq_) {  // seq 0 too: every refused batch is named
+          context_->AddTrailingMetadata(kRefusedBatchMetadata, std::to_string(*refused_seq_));
         }
         Finish(*finish);
         return;
@@ -296,7 +302,7 @@ class IngestService::Reactor final
   std::optional<absl::Status> built_ ABSL_GUARDED_BY(mu_);  // outcome, for the next round
   uint64_t built_seq_ ABSL_GUARDED_BY(mu_) = 0;            // ...of this batch
   // The batch that ended the stream by its own fault (0: none): told to the agent.
-  uint64_t refused_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<uint64_t> refused_seq_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   int starting_ ABSL_GUARDED_BY(mu_) = 0;  // threads between deciding on and starting an op
   bool reading_ ABSL_GUARDED_BY(mu_) = false;

@@ -9,6 +9,7 @@
 #include "collector/trajectory.h"
 #include "common/grpc_status.h"
 #include "common/hash_text.h"
+#include "common/timestamps.h"
 #include "common/node_id.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -37,18 +38,36 @@ struct Range {
   int64_t to_minute;
 };
 
+// The range asked for, clamped to what the store holds, and the whole
+// minutes around it (see TimeRange in query.proto).
 absl::StatusOr<Range> ResolveRange(const v1::TimeRange& r, absl::Time now,
                                    absl::Duration default_span) {
   Range out;
-  out.end_ns = r.has_end() ? TimeUtil::TimestampToNanoseconds(r.end()) : absl::ToUnixNanos(now);
-  out.start_ns = r.has_start() ? TimeUtil::TimestampToNanoseconds(r.start())
-                               : out.end_ns - absl::ToInt64Nanoseconds(default_span);
+  if (r.has_end()) {
+    absl::StatusOr<int64_t> end = ClampedTimestampToNanos(r.end(), "time range end");
+    if (!end.ok()) return end.status();
+    out.end_ns = *end;
+  } else {
+    out.end_ns = std::min(absl::ToUnixNanos(now), kLatestNanos);
+  }
+  if (r.has_start()) {
+    absl::StatusOr<int64_t> start = ClampedTimestampToNanos(r.start(), "time range start");
+    if (!start.ok()) return start.status();
+    out.start_ns = *start;
+  } else {
+    out.start_ns = std::max<int64_t>(0, out.end_ns - absl::ToInt64Nanoseconds(default_span));
+  }
   if (out.start_ns >= out.end_ns) {
     return absl::InvalidArgumentError("time range: start must be before end");
   }
   out.from_minute = out.start_ns / kNsPerMinute;
   out.to_minute = (out.end_ns + kNsPerMinute - 1) / kNsPerMinute;
   return out;
+}
+
+void FillCovered(const Range& r, v1::TimeRange* out) {
+  *out->mutable_start() = TimeUtil::NanosecondsToTimestamp(r.from_minute * kNsPerMinute);
+  *out->mutable_end() = TimeUtil::NanosecondsToTimestamp(r.to_minute * kNsPerMinute);
 }
 
 google::protobuf::Duration Nanos(int64_t ns) { return TimeUtil::NanosecondsToDuration(ns); }
@@ -104,6 +123,10 @@ grpc::Status QueryService::ListNodes(grpc::ServerContext*, const v1::ListNodesRe
     n->set_node_id(r.name);
     *n->mutable_first_seen() = TimeUtil::NanosecondsToTimestamp(r.first_seen_ns);
     *n->mutable_last_seen() = TimeUtil::NanosecondsToTimestamp(r.last_seen_ns);
+    if (r.last_packet_ns > 0) {
+      *n->mutable_last_packet() =
+          TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(r.last_packet_ns));
+    }
     n->set_connected(options_.is_connected(r.name));
     n->set_agent_version(r.agent_version);
     *n->mutable_clock() = r.clock;
@@ -145,6 +168,7 @@ grpc::Status QueryService::ListPaths(grpc::ServerContext*, const v1::ListPathsRe
   uint64_t single = 0;
   for (const auto& [key, agg] : singles) single += agg.packets;
   response->set_single_node_packets(single);
+  FillCovered(*range, response->mutable_covered());
   return grpc::Status::OK;
 }
 
@@ -183,6 +207,7 @@ grpc::Status QueryService::PathLatency(grpc::ServerContext*,
   FillSummary(aggs[key], response->mutable_latency());
   *response->mutable_clock_error_bound() = Nanos(static_cast<int64_t>(bound));
   response->set_clocks_synchronized(synced);
+  FillCovered(*range, response->mutable_covered());
   return grpc::Status::OK;
 }
 
@@ -231,6 +256,7 @@ grpc::Status QueryService::HopLatency(grpc::ServerContext*, const v1::HopLatency
     r->set_node(node);
     FillSummary(agg, r->mutable_latency());
   }
+  FillCovered(*range, response->mutable_covered());
   return grpc::Status::OK;
 }
 

@@ -2,7 +2,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
+#include "common/error_text.h"
 
 namespace hoplat {
 
@@ -11,9 +13,12 @@ std::string HashToHex(uint64_t hash) { return absl::StrFormat("%016x", hash); }
 absl::StatusOr<uint64_t> HashFromHex(absl::string_view text) {
   absl::string_view digits = text;
   if (absl::StartsWithIgnoreCase(digits, "0x")) digits.remove_prefix(2);
-  if (digits.empty() || digits.size() > 16) {
+  // Exactly 16: a decimal hash pasted from JSON ("hash": "123...") or a
+  // prefix must never select another packet silently.
+  if (digits.size() != 16) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("hash \"%s\": want 1 to 16 hex digits", text));
+        absl::StrFormat("hash %s: want exactly 16 hex digits (optionally after 0x)",
+                        QuoteInput(text)));
   }
   uint64_t v = 0;
   for (char c : digits) {
@@ -26,7 +31,8 @@ absl::StatusOr<uint64_t> HashFromHex(absl::string_view text) {
       d = c - 'A' + 10;
     } else {
       return absl::InvalidArgumentError(
-          absl::StrFormat("hash \"%s\": '%c' is not a hex digit", text, c));
+          absl::StrFormat("hash %s: '%s' is not a hex digit", QuoteInput(text),
+                          absl::CHexEscape(absl::string_view(&c, 1))));
     }
     v = (v << 4) | static_cast<uint64_t>(d);
   }

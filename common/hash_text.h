@@ -12,7 +12,7 @@ namespace hoplat {
 // Packet hashes are shown to people as exactly 16 lower-case hex digits.
 std::string HashToHex(uint64_t hash);
 
-// Accepts 1 to 16 hex digits, with or without a leading "0x".
+// Accepts exactly 16 hex digits, with or without a leading "0x".
 absl::StatusOr<uint64_t> HashFromHex(absl::string_view text);
 
 }  // namespace hoplat

@@ -45,7 +45,7 @@ absl::Status AddLateObservations(Db* db,
 absl::StatusOr<std::vector<NodeRow>> ReadNodes(Db* db) {
   Stmt s(db,
          "SELECT name, first_seen_ns, last_seen_ns, agent_version, clock, report, batches, "
-         "observations, duplicates, late FROM nodes ORDER BY name");
+         "observations, duplicates, late, last_packet_ns FROM nodes ORDER BY name");
   std::vector<NodeRow> rows;
   absl::Status status;
   while (s.Step(&status)) {
@@ -61,6 +61,7 @@ absl::StatusOr<std::vector<NodeRow>> ReadNodes(Db* db) {
     r.observations = s.UInt(7);
     r.duplicates = s.UInt(8);
     r.late = s.UInt(9);
+    r.last_packet_ns = s.UInt(10);
     rows.push_back(std::move(r));
   }
   if (!status.ok()) return status;
@@ -71,16 +72,18 @@ NodeBatchCounter::NodeBatchCounter(Db* db)
     : update_(db,
               "UPDATE nodes SET last_seen_ns = ?2, batches = batches + ?3, "
               "observations = observations + ?4, duplicates = duplicates + ?5, "
-              "highest_seq = max(highest_seq, ?6) WHERE id = ?1") {}
+              "highest_seq = max(highest_seq, ?6), "
+              "last_packet_ns = max(last_packet_ns, ?7) WHERE id = ?1") {}
 
 absl::Status NodeBatchCounter::Count(int64_t node_id, uint64_t seq, uint64_t observations,
-                                     bool duplicate, int64_t now_ns) {
+                                     uint64_t max_arrival_ns, bool duplicate, int64_t now_ns) {
   return update_.Bind(1, node_id)
       .Bind(2, now_ns)
       .Bind(3, duplicate ? 0 : 1)
       .Bind(4, duplicate ? 0 : observations)
       .Bind(5, duplicate ? 1 : 0)
       .Bind(6, seq)
+      .Bind(7, duplicate ? 0 : max_arrival_ns)
       .Run();
 }
 

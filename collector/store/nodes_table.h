@@ -27,6 +27,7 @@ struct NodeRow {
   uint64_t observations = 0;
   uint64_t duplicates = 0;
   uint64_t late = 0;
+  uint64_t last_packet_ns = 0;  // by the node's clock; 0 before its first batch
 };
 
 struct NodeRegistration {
@@ -48,8 +49,8 @@ absl::StatusOr<std::vector<NodeRow>> ReadNodes(Db* db);
 class NodeBatchCounter {
  public:
   explicit NodeBatchCounter(Db* db);
-  absl::Status Count(int64_t node_id, uint64_t seq, uint64_t observations, bool duplicate,
-                     int64_t now_ns);
+  absl::Status Count(int64_t node_id, uint64_t seq, uint64_t observations,
+                     uint64_t max_arrival_ns, bool duplicate, int64_t now_ns);
 
  private:
   Stmt update_;

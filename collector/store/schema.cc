@@ -69,6 +69,12 @@ CREATE UNIQUE INDEX aggregates_by_key ON aggregates(kind, key, minute);
 CREATE INDEX aggregates_by_minute ON aggregates(kind, minute);
 INSERT INTO meta(key, value) VALUES ('sealed_end_minute', 0), ('indexed_through_batch', 0);
 )sql",
+    // 2: the newest packet arrival each node reported (by its clock).
+    R"sql(
+ALTER TABLE nodes ADD COLUMN last_packet_ns INTEGER NOT NULL DEFAULT 0;
+UPDATE nodes SET last_packet_ns =
+  coalesce((SELECT max(max_arrival_ns) FROM batches WHERE batches.node = nodes.id), 0);
+)sql",
 };
 
 }  // namespace

@@ -246,7 +246,7 @@ void Store::CommitBatches(std::vector<BatchJob>* jobs) {
         Logf("fail point: exiting before committing batch %d", j.seq);
         _exit(86);  // as a crash between receipt and commit would
       }
-      if (absl::Status s = nodes.Count(j.node_id, j.seq, j.observations.size(),
+      if (absl::Status s = nodes.Count(j.node_id, j.seq, j.observations.size(), j.max_arrival_ns,
                                        /*duplicate=*/ids[i] == 0, ToNs(options_.clock()));
           !s.ok()) {
         return s;

@@ -4,21 +4,14 @@
 
 #include <fstream>
 
-#include "common/batch_columns.h"
 #include "gtest/gtest.h"
+#include "tests/agent/test_records.h"
 #include "tests/collector/test_util.h"
 
 namespace hoplat::testing {
 namespace {
 
-v1::ObservationBatch Batch(uint64_t seq, int n) {
-  v1::ObservationBatch b;
-  b.set_seq(seq);
-  for (int i = 0; i < n; ++i) {
-    AppendToBatch(Observation{TestHash(seq * 1000 + i), 1, 2, 2, 3, 60, 1}, &b);
-  }
-  return b;
-}
+v1::ObservationBatch Batch(uint64_t seq, int n) { return TestBatch(seq, n); }
 
 TEST(SpoolTest, FilesStayUntilAcknowledgedAndAreResentAfterABreak) {
   TempDir dir;

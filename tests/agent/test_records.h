@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/batch_columns.h"
+#include "hoplat/v1/ingest.pb.h"
 #include "kmod/include/uapi/linux/hoplat.h"
 #include "tests/collector/test_util.h"
 
@@ -27,6 +29,16 @@ inline std::vector<hoplat_record> Records(int n, uint64_t t0, uint64_t first_has
     r.version = HOPLAT_RECORD_VERSION;
   }
   return v;
+}
+
+// Batch `seq` of n observations whose hashes no other batch has.
+inline v1::ObservationBatch TestBatch(uint64_t seq, int n) {
+  v1::ObservationBatch b;
+  b.set_seq(seq);
+  for (int i = 0; i < n; ++i) {
+    AppendToBatch(Observation{TestHash(seq * 1000 + i), 1, 2, 2, 3, 60, 1}, &b);
+  }
+  return b;
 }
 
 }  // namespace hoplat::testing

@@ -1,7 +1,9 @@
 // hoplat.v1.Ingest over real gRPC on a loopback port.
+#include <optional>
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "common/ingest_metadata.h"
 #include "tests/collector/collector_fixture.h"
 
 namespace hoplat::testing {
@@ -42,8 +44,11 @@ class IngestTest : public CollectorTest {
   }
   // Sends hello + the requests, half-closes, reads everything; returns the
   // final status and collects the acks.
+  // `refused`: the seq the collector named as refused for good (trailing
+  // metadata), if any.
   grpc::Status Exchange(const std::vector<v1::IngestRequest>& requests,
-                        std::vector<v1::Ack>* acks = nullptr) {
+                        std::vector<v1::Ack>* acks = nullptr,
+                        std::optional<std::string>* refused = nullptr) {
     grpc::ClientContext ctx;
     auto s = Open(&ctx);
     for (const v1::IngestRequest& r : requests) s->Write(r);
@@ -52,7 +57,17 @@ class IngestTest : public CollectorTest {
     while (s->Read(&resp)) {
       if (resp.has_ack() && acks) acks->push_back(resp.ack());
     }
-    return s->Finish();
+    const grpc::Status status = s->Finish();
+    if (refused != nullptr) {
+      const auto& trailers = ctx.GetServerTrailingMetadata();
+      auto it = trailers.find(kRefusedBatchMetadata);
+      if (it == trailers.end()) {
+        refused->reset();
+      } else {
+        *refused = std::string(it->second.data(), it->second.size());
+      }
+    }
+    return status;
   }
 };
 
@@ -146,10 +161,42 @@ TEST_F(IngestTest, UnequalColumnsRejectedAfterEarlierBatchesAreAcknowledged) {
 }
 
 TEST_F(IngestTest, EmptyBatchAndZeroSeqAreInvalid) {
-  EXPECT_EQ(Exchange({Hello("r1"), BatchRequest(Batch(1, {}))}).error_code(),
+  std::optional<std::string> refused;
+  EXPECT_EQ(Exchange({Hello("r1"), BatchRequest(Batch(1, {}))}, nullptr, &refused).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(Exchange({Hello("r1"), BatchRequest(Batch(0, Obs(1, 0)))}).error_code(),
+  EXPECT_EQ(refused, std::optional<std::string>("1"));
+  EXPECT_EQ(Exchange({Hello("r1"), BatchRequest(Batch(0, Obs(1, 0)))}, nullptr, &refused)
+                .error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(refused, std::optional<std::string>("0")) << "seq 0 is named like any other";
+}
+
+TEST_F(IngestTest, ErrorsNameTheBatchOnceAndQuoteNoUnboundedInput) {
+  v1::ObservationBatch bad = Batch(3, Obs(5, 100));
+  bad.add_exit_ns(1);
+  const grpc::Status s = Exchange({Hello("r1"), BatchRequest(bad)});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "batch 3:")) << s.error_message();
+  EXPECT_FALSE(absl::StrContains(s.error_message(), "batch 3: batch 3")) << s.error_message();
+  // A 10 KB node id: refused with a short message (a status travels in a
+  // header; common clients drop the connection past 8 KB).
+  const grpc::Status id = Exchange({Hello(std::string(10'000, 'x'))});
+  EXPECT_EQ(id.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_LT(id.error_message().size(), 200u) << id.error_message();
+  EXPECT_TRUE(absl::StrContains(id.error_message(), "10000 bytes")) << id.error_message();
+}
+
+TEST_F(IngestTest, ReportWithAnInvalidTimeIsInvalidArgument) {
+  for (auto [seconds, nanos] : {std::pair<int64_t, int32_t>{1, 1'000'000'000},
+                                {1, -1},
+                                {253'402'300'799, 0}}) {  // 9999: beyond int64 nanoseconds
+    v1::IngestRequest report;
+    report.mutable_report()->mutable_time()->set_seconds(seconds);
+    report.mutable_report()->mutable_time()->set_nanos(nanos);
+    const grpc::Status s = Exchange({Hello("r1"), report});
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << seconds << " " << nanos;
+    EXPECT_TRUE(absl::StrContains(s.error_message(), "NodeReport time")) << s.error_message();
+  }
 }
 
 TEST_F(IngestTest, AbsurdTimestampsAreInvalidArgument) {

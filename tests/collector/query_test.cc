@@ -114,6 +114,59 @@ TEST_F(QueryTest, PathLatencyRejectsBadRequests) {
   *req.mutable_range()->mutable_end() = TimeUtil::NanosecondsToTimestamp(1000);
   v1::PathLatencyResponse resp;
   EXPECT_EQ(query_->PathLatency(&ctx, req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // An invalid Timestamp is refused with a reason.
+  grpc::ClientContext ctx2;
+  req.mutable_range()->mutable_start()->set_nanos(1'000'000'000);
+  const grpc::Status nanos = query_->PathLatency(&ctx2, req, &resp);
+  EXPECT_EQ(nanos.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(nanos.error_message().find("nanos"), std::string::npos) << nanos.error_message();
+  // A node id of 10 KB is quoted, not echoed.
+  grpc::ClientContext ctx3;
+  req.set_from_node(std::string(10'000, '#'));
+  *req.mutable_range() = WholeRange();
+  const grpc::Status long_id = query_->PathLatency(&ctx3, req, &resp);
+  EXPECT_EQ(long_id.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_LT(long_id.error_message().size(), 200u) << long_id.error_message();
+}
+
+TEST_F(QueryTest, RangesAreClampedToWhatTheStoreHoldsAndSayWhatTheyCovered) {
+  SealEverything();
+  // Years 1 to 9999: every packet, not 0 (and not "start must be before end").
+  v1::TimeRange all;
+  all.mutable_start()->set_seconds(-62'135'596'800);       // 0001-01-01
+  all.mutable_end()->set_seconds(253'402'300'799);         // 9999-12-31T23:59:59
+  all.mutable_end()->set_nanos(999'999'999);
+  for (const v1::TimeRange& range : {all, WholeRange()}) {
+    grpc::ClientContext ctx;
+    v1::PathLatencyRequest req;
+    req.set_from_node("r1");
+    req.set_to_node("r3");
+    *req.mutable_range() = range;
+    v1::PathLatencyResponse resp;
+    const grpc::Status s = query_->PathLatency(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.latency().count(), static_cast<uint64_t>(kPackets));
+    EXPECT_TRUE(resp.has_covered());
+  }
+  // The covered range is the asked one rounded out to whole minutes.
+  v1::TimeRange odd;
+  *odd.mutable_start() = TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(kT0) + 1'000'000'000);
+  *odd.mutable_end() = TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(kT0) + 61'000'000'000);
+  grpc::ClientContext ctx;
+  v1::HopLatencyRequest hreq;
+  *hreq.mutable_range() = odd;
+  v1::HopLatencyResponse hops;
+  ASSERT_TRUE(query_->HopLatency(&ctx, hreq, &hops).ok());
+  EXPECT_EQ(TimeUtil::TimestampToNanoseconds(hops.covered().start()), static_cast<int64_t>(kT0));
+  EXPECT_EQ(TimeUtil::TimestampToNanoseconds(hops.covered().end()),
+            static_cast<int64_t>(kT0) + 2 * kNsPerMinute);
+  grpc::ClientContext ctx2;
+  v1::ListPathsRequest preq;
+  *preq.mutable_range() = odd;
+  v1::ListPathsResponse paths;
+  ASSERT_TRUE(query_->ListPaths(&ctx2, preq, &paths).ok());
+  EXPECT_EQ(TimeUtil::TimestampToNanoseconds(paths.covered().start()), static_cast<int64_t>(kT0));
 }
 
 TEST_F(QueryTest, ListPathsAndTraceTheSlowestPacket) {
@@ -211,8 +264,23 @@ TEST_F(QueryTest, TracePacketRejectsMissingOrConflictingHash) {
   v1::TracePacketRequest req;
   req.set_hash_hex("zz");
   EXPECT_EQ(query_->TracePacket(&c2, req, &r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // Exactly 16 digits: a short string (a decimal hash pasted from JSON, a
+  // prefix) is refused, never taken as another packet.
+  for (const char* bad : {"1234", "0x1234", "12345678901234567", "18446744073709551615"}) {
+    grpc::ClientContext c;
+    req.set_hash_hex(bad);
+    EXPECT_EQ(query_->TracePacket(&c, req, &r).error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << bad;
+  }
+  // A long input is quoted, not echoed: the message stays short.
+  grpc::ClientContext c4;
+  req.set_hash_hex(std::string(10'000, 'z'));
+  const grpc::Status long_hash = query_->TracePacket(&c4, req, &r);
+  EXPECT_EQ(long_hash.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_LT(long_hash.error_message().size(), 200u) << long_hash.error_message();
+  EXPECT_NE(long_hash.error_message().find("10000 bytes"), std::string::npos);
   grpc::ClientContext c3;
-  req.set_hash_hex("0x1234");
+  req.set_hash_hex("0x0000000000001234");
   const grpc::Status unknown = query_->TracePacket(&c3, req, &r);
   EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND) << "like an unknown node";
   EXPECT_NE(unknown.error_message().find("0000000000001234"), std::string::npos)
@@ -237,6 +305,10 @@ TEST_F(QueryTest, ListNodesReportsCountersAndClock) {
   EXPECT_TRUE(r1->clock().synchronized());
   EXPECT_EQ(r1->clock().estimated_error_ns(), 1000u);
   EXPECT_FALSE(r1->connected());
+  // The newest packet r1 saw (its clock), apart from when the collector
+  // heard from it (the collector's).
+  EXPECT_EQ(TimeUtil::TimestampToNanoseconds(r1->last_packet()),
+            static_cast<int64_t>(kT0) + (kPackets - 1) * 1'000'000);
   auto live = Client("r2");
   ASSERT_TRUE(live->Connect().ok());
   const v1::ListNodesResponse now = Nodes();

@@ -149,7 +149,7 @@ TEST_F(ReflectionTest, CallsQueryMethodsFromJsonLikeGrpcurl) {
   EXPECT_NE(out.find(R"("nodes":["r1","r3"])"), std::string::npos) << out;
   ASSERT_TRUE(call("hoplat.v1.Query", "HopLatency", "{" + range + "}", &out).ok());
   EXPECT_NE(out.find(R"("fromNode":"r1")"), std::string::npos) << out;
-  ASSERT_TRUE(call("hoplat.v1.Query", "TracePacket", R"({"hash_hex":"abcdef"})", &out).ok());
+  ASSERT_TRUE(call("hoplat.v1.Query", "TracePacket", R"({"hash_hex":"0000000000abcdef"})", &out).ok());
   EXPECT_NE(out.find(R"("hopFromPreviousNs":"2000000")"), std::string::npos) << out;
   ASSERT_TRUE(call("grpc.health.v1.Health", "Check", "{}", &out).ok());
   EXPECT_NE(out.find(R"("status":"SERVING")"), std::string::npos) << out;

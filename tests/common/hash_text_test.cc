@@ -17,5 +17,15 @@ TEST(HashTextTest, FormatsAndParses) {
   EXPECT_FALSE(HashFromHex("xyz").ok());
 }
 
+TEST(HashTextTest, TakesExactlySixteenDigits) {
+  // A short string could be a decimal hash pasted from JSON, or a prefix:
+  // never another packet.
+  EXPECT_FALSE(HashFromHex("abc").ok());
+  EXPECT_FALSE(HashFromHex("0xabc").ok());
+  EXPECT_FALSE(HashFromHex("123456789012345").ok());
+  EXPECT_EQ(*HashFromHex("0X00000000000000ff"), 0xffu);
+  EXPECT_FALSE(HashFromHex("000000000000000g").ok());
+}
+
 }  // namespace
 }  // namespace hoplat

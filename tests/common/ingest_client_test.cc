@@ -99,9 +99,8 @@ TEST(MemoryPendingBatchesTest, KeepsSeqOrderAndTracksWhatWasSent) {
 }
 
 TEST(MemoryPendingBatchesTest, BoundDropsTheOldestAndRefusesABatchLargerThanItAll) {
-  const v1::ObservationBatch probe = NumberedBatch(1, 10);
-  const v1::ObservationBatch held(probe);  // a copy: what the bound counts
-  const uint64_t size = held.SpaceUsedLong();
+  // Memory used as held: a batch moved in keeps the capacity it was built with.
+  const uint64_t size = NumberedBatch(1, 10).SpaceUsedLong();
   // Room for three of the batches below (their sizes differ by a few bytes at most).
   MemoryPendingBatches p(size * 3 + size / 2);
   for (uint64_t seq = 1; seq <= 10; ++seq) {

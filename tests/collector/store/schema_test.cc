@@ -1,0 +1,49 @@
+// collector/store/schema: migrations bring an older database up to date.
+#include "collector/store/schema.h"
+
+#include "collector/store/sqlite.h"
+#include "gtest/gtest.h"
+#include "tests/collector/test_util.h"
+
+namespace hoplat::testing {
+namespace {
+
+int64_t Value(Db* db, const char* sql) {
+  Stmt s(db, sql);
+  absl::Status status;
+  EXPECT_TRUE(s.Step(&status)) << status;
+  const int64_t v = s.Int(0);
+  s.Reset();
+  return v;
+}
+
+TEST(SchemaTest, VersionTwoAddsEachNodesNewestPacketFromItsBatches) {
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(dir.file("s.db"), /*create=*/true);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(MigrateSchema(db->get()).ok());
+  EXPECT_EQ(Value(db->get(), "PRAGMA user_version"), CurrentSchemaVersion());
+  // Make it a version 1 database with two batches of r1 and none of r2.
+  ASSERT_TRUE((*db)->Exec("ALTER TABLE nodes DROP COLUMN last_packet_ns; PRAGMA user_version = 1;"
+                          "INSERT INTO nodes(id, name, first_seen_ns, last_seen_ns) VALUES "
+                          "(1, 'r1', 0, 0), (2, 'r2', 0, 0);"
+                          "INSERT INTO batches(node, seq, count, min_arrival_ns, max_arrival_ns, "
+                          "data) VALUES (1, 1, 1, 10, 500, x''), (1, 2, 1, 600, 700, x'');")
+                  .ok());
+  ASSERT_TRUE(MigrateSchema(db->get()).ok());
+  EXPECT_EQ(Value(db->get(), "PRAGMA user_version"), CurrentSchemaVersion());
+  EXPECT_EQ(Value(db->get(), "SELECT last_packet_ns FROM nodes WHERE name = 'r1'"), 700);
+  EXPECT_EQ(Value(db->get(), "SELECT last_packet_ns FROM nodes WHERE name = 'r2'"), 0);
+}
+
+TEST(SchemaTest, ADatabaseFromANewerCollectorIsRefused) {
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(dir.file("s.db"), /*create=*/true);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("PRAGMA user_version = 99").ok());
+  const absl::Status s = MigrateSchema(db->get());
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+}
+
+}  // namespace
+}  // namespace hoplat::testing
