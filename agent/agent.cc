@@ -52,8 +52,14 @@ v1::AgentCounters Agent::counters() const {
 
 void Agent::CountRejected() {
   for (const IngestClient::Rejected& r : client_.TakeRejected()) {
-    Logf("collector refused batch %d (%d observations) for good, dropped: %s", r.seq,
-         r.observations, r.reason);
+    if (r.code == absl::StatusCode::kAlreadyExists) {
+      Logf("CONFLICT: the collector holds another batch %d for node %s: is another router "
+           "using this node id? Batch dropped (%d observations): %s",
+           r.seq, options_.client.node_id, r.observations, r.reason);
+    } else {
+      Logf("collector refused batch %d (%d observations) for good, dropped: %s", r.seq,
+           r.observations, r.reason);
+    }
     ++rejected_batches_;
     rejected_observations_ += r.observations;
   }

@@ -37,6 +37,9 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(CollectorOptions opt
   query.clock = options.clock;
   IngestService* ingest = c->ingest_.get();
   query.is_connected = [ingest](const std::string& node) { return ingest->IsConnected(node); };
+  query.refused_streams = [ingest](const std::string& node) {
+    return ingest->RefusedStreams(node);
+  };
   c->query_ = std::make_unique<QueryService>(query, c->store_.get(), worker);
 
   grpc::EnableDefaultHealthCheckService(true);

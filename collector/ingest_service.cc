@@ -7,13 +7,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/batch_columns.h"
+#include "common/error_text.h"
 #include "common/grpc_status.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
 #include "common/timestamps.h"
 #include "common/ingest_metadata.h"
 #include "common/node_id.h"
 #include "common/observation_codec.h"
 
 namespace hoplat {
+namespace {
+constexpr absl::Duration kClaimGrace = absl::Seconds(1);
+}  // namespace
 
 // One Ingest stream. Reactions run on gRPC's threads and store callbacks on
 // the writer thread; all state is under mu_, and gRPC operations are started
@@ -26,7 +31,7 @@ namespace hoplat {
 // and decides what to do next in one critical section (Pump(update)), so no
 // thread touches the reactor after another may have finished it.
 class IngestService::Reactor final
-    : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   Reactor(IngestService* service, grpc::CallbackServerContext* context)
       : service_(service), context_(context) {
@@ -34,10 +39,19 @@ class IngestService::Reactor final
   }
 
   void OnReadDone(bool ok) override {
+    // Decoded here, outside mu_: the one outstanding read owns request_.
+    const bool decoded =
+        ok && grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::IngestRequest>(&read_buffer_,
+                                                                                &request_)
+                  .ok();
     Pump([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       reading_ = false;
       if (!ok) {
         reads_done_ = true;
+      } else if (!decoded) {
+        Fail(absl::InvalidArgumentError(
+            "a message on the stream is not a valid IngestRequest (undecodable, or a string "
+            "field that is not UTF-8): stream ended"));
       } else if (status_.ok()) {
         Handle();
       }
@@ -113,6 +127,15 @@ class IngestService::Reactor final
       Fail(s);
       return;
     }
+    if (!service_->Claim(hello.node_id())) {
+      // The first stream keeps working; this one may come back once it ends.
+      Fail(absl::AlreadyExistsError(absl::StrFormat(
+          "node %s already has a live stream to this collector (two routers with one name, "
+          "or a disk image copied from another router?): this stream is refused",
+          QuoteInput(hello.node_id()))));
+      return;
+    }
+    claimed_ = hello.node_id();
     phase_ = Phase::kRegistering;
     pending_name_ = hello.node_id();
     // Submitted by Pump() once mu_ is released (the store may answer at once).
@@ -191,7 +214,11 @@ class IngestService::Reactor final
     job->done = [this, seq](absl::Status status, bool duplicate) {
       Pump([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         --in_flight_;
-        if (!status.ok()) {
+        if (absl::IsAlreadyExists(status)) {
+          // A conflict is the batch's own: resending it cannot help.
+          if (status_.ok()) refused_seq_ = seq;
+          Fail(status);
+        } else if (!status.ok()) {
           Fail(absl::Status(status.code(),
                             absl::StrCat("batch ", seq, " not stored: ", status.message())));
         } else if (!absl::IsCancelled(status_)) {
@@ -212,7 +239,7 @@ class IngestService::Reactor final
     bool holding = false;  // this thread counts in starting_
     bool first = true;
     for (;;) {
-      const v1::IngestResponse* write = nullptr;
+      const grpc::ByteBuffer* write = nullptr;
       bool read = false;
       std::optional<v1::Hello> hello;
       std::optional<v1::ObservationBatch> raw;
@@ -236,9 +263,12 @@ class IngestService::Reactor final
         if (finished_) return;
         if (!writing_ && !acks_.empty()) {
           writing_ = true;
-          current_ = std::move(acks_.front());
+          bool own_buffer;
+          grpc::GenericSerialize<grpc::ProtoBufferWriter, v1::IngestResponse>(
+              acks_.front(), &write_buffer_, &own_buffer)
+              .IgnoreError();  // an ack or a Welcome: small, always serializable
           acks_.pop_front();
-          write = &current_;
+          write = &write_buffer_;
         }
         // One batch at a time between read and store, so that the store
         // sees (and acknowledges) batches in the order they came.
@@ -271,11 +301,12 @@ class IngestService::Reactor final
         built_seq_ = raw->seq();
       }
       if (write != nullptr) StartWrite(write);
-      if (read) StartRead(&request_);
+      if (read) StartRead(&read_buffer_);
       if (finish) {
         // Before Finish: once the agent sees the stream end, correlation
         // already knows the node is gone (tests and the lab rely on it).
         if (!node_.empty()) service_->Disconnected(node_);
+        if (!claimed_.empty()) service_->Unclaim(claimed_);
         if (refused_seq_) {  // seq 0 too: every refused batch is named
           context_->AddTrailingMetadata(kRefusedBatchMetadata, std::to_string(*refused_seq_));
         }
@@ -289,11 +320,13 @@ class IngestService::Reactor final
   IngestService* const service_;
   grpc::CallbackServerContext* const context_;
   absl::Mutex mu_;
-  v1::IngestRequest request_;   // target of the one outstanding read
-  v1::IngestResponse current_;  // target of the one outstanding write
+  grpc::ByteBuffer read_buffer_;   // target of the one outstanding read
+  v1::IngestRequest request_;      // what it held, decoded
+  grpc::ByteBuffer write_buffer_;  // source of the one outstanding write
   Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kHello;
   std::string pending_name_ ABSL_GUARDED_BY(mu_);
   std::string node_;  // set once registered, under mu_; read once finished_
+  std::string claimed_;  // the node id this stream holds (same rules as node_)
   int64_t node_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<v1::IngestResponse> acks_ ABSL_GUARDED_BY(mu_);
   std::optional<v1::Hello> pending_hello_ ABSL_GUARDED_BY(mu_);
@@ -312,7 +345,7 @@ class IngestService::Reactor final
   absl::Status status_ ABSL_GUARDED_BY(mu_);
 };
 
-grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestService::Stream(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::Stream(
     grpc::CallbackServerContext* context) {
   return new Reactor(this, context);
 }
@@ -333,6 +366,31 @@ void IngestService::Disconnected(const std::string& node) {
     connected_.erase(it);
   }
   worker_->NodeDisconnected(node);
+}
+
+bool IngestService::Claim(const std::string& node) {
+  absl::MutexLock lock(&mu_);
+  // A stream that its agent has just abandoned to reconnect may not have
+  // ended here yet (the cancellation is on its way): it gets a moment. Only
+  // a second Hello for a name that is really in use waits this long.
+  auto free = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !claimed_.contains(node); };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&free), kClaimGrace)) {
+    ++refused_streams_[node];
+    return false;
+  }
+  claimed_.insert(node);
+  return true;
+}
+
+void IngestService::Unclaim(const std::string& node) {
+  absl::MutexLock lock(&mu_);
+  claimed_.erase(node);
+}
+
+uint64_t IngestService::RefusedStreams(const std::string& node) const {
+  absl::MutexLock lock(&mu_);
+  auto it = refused_streams_.find(node);
+  return it == refused_streams_.end() ? 0 : it->second;
 }
 
 bool IngestService::IsConnected(const std::string& node) const {

@@ -7,6 +7,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "collector/correlation_worker.h"
@@ -30,18 +31,27 @@ struct IngestOptions {
 // hoplat.v1.Ingest on gRPC's callback API: no thread per stream, and an
 // error status can end a stream at any time. See ingest.proto for the
 // protocol; this file enforces it.
-class IngestService final : public v1::Ingest::CallbackService {
+// The stream's messages arrive as raw bytes and are decoded here, so that a
+// message that cannot be decoded (garbage, a string that is not UTF-8) ends
+// the stream with INVALID_ARGUMENT instead of looking like its end.
+class IngestService final : public v1::Ingest::WithRawCallbackMethod_Stream<v1::Ingest::Service> {
  public:
   IngestService(IngestOptions options, Store* store, CorrelationWorker* worker)
       : options_(std::move(options)), store_(store), worker_(worker) {}
 
-  grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* Stream(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Stream(
       grpc::CallbackServerContext* context) override;
 
   bool IsConnected(const std::string& node) const;
+  // Streams refused since the collector started because another stream
+  // held the node id (two routers with one name, a copied disk image).
+  uint64_t RefusedStreams(const std::string& node) const;
 
  private:
   class Reactor;
+  // One live stream per node id: false (and counted) if another holds it.
+  bool Claim(const std::string& node);
+  void Unclaim(const std::string& node);
   void Connected(const std::string& node);
   void Disconnected(const std::string& node);
 
@@ -50,6 +60,8 @@ class IngestService final : public v1::Ingest::CallbackService {
   CorrelationWorker* const worker_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, int> connected_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> claimed_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> refused_streams_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace hoplat

@@ -128,6 +128,8 @@ grpc::Status QueryService::ListNodes(grpc::ServerContext*, const v1::ListNodesRe
           TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(r.last_packet_ns));
     }
     n->set_connected(options_.is_connected(r.name));
+    n->set_refused_streams(options_.refused_streams(r.name));
+    n->set_conflicting_batches(r.conflicting_batches);
     n->set_agent_version(r.agent_version);
     *n->mutable_clock() = r.clock;
     *n->mutable_module() = r.report.module();

@@ -16,6 +16,9 @@ struct QueryOptions {
   absl::Duration window = absl::Seconds(1);  // as the correlator's: splits TracePacket crossings
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   std::function<bool(const std::string&)> is_connected = [](const std::string&) { return false; };
+  std::function<uint64_t(const std::string&)> refused_streams = [](const std::string&) {
+    return uint64_t{0};
+  };
 };
 
 // hoplat.v1.Query: sealed aggregates from the database plus the minutes still

@@ -46,12 +46,20 @@ absl::Status IngestClient::Connect() {
   hello.mutable_hello()->set_agent_version(options_.agent_version);
   *hello.mutable_hello()->mutable_clock() = options_.clock;
   v1::IngestResponse response;
-  if (!stream_->Write(hello) || !stream_->Read(&response) || !response.has_welcome()) {
-    const bool protocol = response.msg_case() != v1::IngestResponse::MSG_NOT_SET;
+  if (!stream_->Write(hello)) {
     context_->TryCancel();  // the collector may still be waiting for us
-    absl::Status status = Finish();
-    if (protocol) return absl::InternalError("collector answered Hello with something else");
+    const absl::Status status = Finish();
+    return status.ok() ? absl::UnavailableError("collector did not take Hello") : status;
+  }
+  if (!stream_->Read(&response)) {
+    // The collector ended the stream (a refused Hello): its status says why.
+    const absl::Status status = Finish();
     return status.ok() ? absl::UnavailableError("collector did not answer Hello") : status;
+  }
+  if (!response.has_welcome()) {
+    context_->TryCancel();
+    Finish().IgnoreError();
+    return absl::InternalError("collector answered Hello with something else");
   }
   welcome_ = response.welcome();
   bool gave_up;
@@ -253,7 +261,7 @@ absl::Status IngestClient::Finish() {
   if (auto it = trailers.find(kRefusedBatchMetadata); it != trailers.end()) {
     uint64_t seq;
     if (absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &seq)) {
-      NoteRejection(seq, result.message());
+      NoteRejection(seq, result);
     }
   }
   stream_.reset();
@@ -266,10 +274,10 @@ absl::Status IngestClient::Finish() {
   return result;
 }
 
-void IngestClient::NoteRejection(uint64_t seq, absl::string_view reason) {
+void IngestClient::NoteRejection(uint64_t seq, const absl::Status& why) {
   ReleaseAcked();  // so that only a batch still pending is counted
   if (const std::optional<uint64_t> observations = pending_->Discard(seq)) {
-    rejected_.push_back({seq, *observations, std::string(reason)});
+    rejected_.push_back({seq, *observations, std::string(why.message()), why.code()});
   }
 }
 

@@ -101,6 +101,9 @@ class IngestClient {
     uint64_t seq;
     uint64_t observations;
     std::string reason;
+    // ALREADY_EXISTS: the seq was committed with other content (another
+    // router with this node id?).
+    absl::StatusCode code = absl::StatusCode::kInvalidArgument;
   };
   std::vector<Rejected> TakeRejected();
 
@@ -121,7 +124,7 @@ class IngestClient {
   void StopWatch();
   absl::Status StreamStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Finish();
-  void NoteRejection(uint64_t seq, absl::string_view reason);
+  void NoteRejection(uint64_t seq, const absl::Status& why);
 
   const IngestClientOptions options_;
   std::unique_ptr<PendingBatches> owned_pending_;

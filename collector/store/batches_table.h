@@ -18,18 +18,28 @@ namespace hoplat {
 // compactly encoded (common/observation_codec.h); UNIQUE(node, seq) makes a
 // resent batch a no-op.
 
-// Inserts batches with one prepared statement for a whole group commit.
+// A stable 64-bit digest of a batch's encoded observations: stored, so it
+// must never change.
+uint64_t BatchDigest(absl::string_view encoded);
+
+// Inserts batches with prepared statements for a whole group commit.
 class BatchInserter {
  public:
   explicit BatchInserter(Db* db);
-  // The new row's id, or 0 if (node, seq) was stored before (a duplicate).
-  absl::StatusOr<int64_t> Insert(int64_t node_id, uint64_t seq, uint64_t count,
+  struct Outcome {
+    int64_t id = 0;         // the new row's id; 0 if nothing was stored
+    bool conflict = false;  // (node, seq) was stored before with other content
+  };
+  // id 0 and no conflict: (node, seq) was stored before with the same
+  // content (or before digests were kept): a duplicate.
+  absl::StatusOr<Outcome> Insert(int64_t node_id, uint64_t seq, uint64_t count,
                                  uint64_t min_arrival_ns, uint64_t max_arrival_ns,
                                  absl::string_view encoded);
 
  private:
   Db* db_;
   Stmt insert_;
+  Stmt digest_;
 };
 
 // Every batch with id > after_id, in id order (rebuilding the in-memory

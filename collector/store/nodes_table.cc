@@ -45,7 +45,8 @@ absl::Status AddLateObservations(Db* db,
 absl::StatusOr<std::vector<NodeRow>> ReadNodes(Db* db) {
   Stmt s(db,
          "SELECT name, first_seen_ns, last_seen_ns, agent_version, clock, report, batches, "
-         "observations, duplicates, late, last_packet_ns FROM nodes ORDER BY name");
+         "observations, duplicates, late, last_packet_ns, conflicting_batches FROM nodes "
+         "ORDER BY name");
   std::vector<NodeRow> rows;
   absl::Status status;
   while (s.Step(&status)) {
@@ -62,6 +63,7 @@ absl::StatusOr<std::vector<NodeRow>> ReadNodes(Db* db) {
     r.duplicates = s.UInt(8);
     r.late = s.UInt(9);
     r.last_packet_ns = s.UInt(10);
+    r.conflicting_batches = s.UInt(11);
     rows.push_back(std::move(r));
   }
   if (!status.ok()) return status;
@@ -73,7 +75,12 @@ NodeBatchCounter::NodeBatchCounter(Db* db)
               "UPDATE nodes SET last_seen_ns = ?2, batches = batches + ?3, "
               "observations = observations + ?4, duplicates = duplicates + ?5, "
               "highest_seq = max(highest_seq, ?6), "
-              "last_packet_ns = max(last_packet_ns, ?7) WHERE id = ?1") {}
+              "last_packet_ns = max(last_packet_ns, ?7) WHERE id = ?1"),
+      conflict_(db, "UPDATE nodes SET conflicting_batches = conflicting_batches + 1 WHERE id = ?") {}
+
+absl::Status NodeBatchCounter::CountConflict(int64_t node_id) {
+  return conflict_.Bind(1, node_id).Run();
+}
 
 absl::Status NodeBatchCounter::Count(int64_t node_id, uint64_t seq, uint64_t observations,
                                      uint64_t max_arrival_ns, bool duplicate, int64_t now_ns) {

@@ -28,6 +28,7 @@ struct NodeRow {
   uint64_t duplicates = 0;
   uint64_t late = 0;
   uint64_t last_packet_ns = 0;  // by the node's clock; 0 before its first batch
+  uint64_t conflicting_batches = 0;
 };
 
 struct NodeRegistration {
@@ -51,9 +52,12 @@ class NodeBatchCounter {
   explicit NodeBatchCounter(Db* db);
   absl::Status Count(int64_t node_id, uint64_t seq, uint64_t observations,
                      uint64_t max_arrival_ns, bool duplicate, int64_t now_ns);
+  // A batch refused because its seq was committed with other content.
+  absl::Status CountConflict(int64_t node_id);
 
  private:
   Stmt update_;
+  Stmt conflict_;
 };
 
 }  // namespace hoplat

@@ -75,6 +75,13 @@ ALTER TABLE nodes ADD COLUMN last_packet_ns INTEGER NOT NULL DEFAULT 0;
 UPDATE nodes SET last_packet_ns =
   coalesce((SELECT max(max_arrival_ns) FROM batches WHERE batches.node = nodes.id), 0);
 )sql",
+    // 3: a digest of each batch's content, so that a resend with the same seq
+    // but other content is a conflict, not a duplicate (0: from before, not
+    // known), and how many such conflicts each node had.
+    R"sql(
+ALTER TABLE batches ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE nodes ADD COLUMN conflicting_batches INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
 #include "absl/status/statusor.h"
 #include "collector/store/aggregates_table.h"
@@ -232,25 +233,25 @@ void Store::WriterLoop() {
 }
 
 void Store::CommitBatches(std::vector<BatchJob>* jobs) {
-  std::vector<int64_t> ids(jobs->size(), 0);  // 0: a duplicate, nothing stored
+  std::vector<BatchInserter::Outcome> outcomes(jobs->size());
   absl::Status status = RunInTransaction([&]() -> absl::Status {
     BatchInserter batches(db_.get());
     NodeBatchCounter nodes(db_.get());
     for (size_t i = 0; i < jobs->size(); ++i) {
       const BatchJob& j = (*jobs)[i];
-      absl::StatusOr<int64_t> id = batches.Insert(j.node_id, j.seq, j.observations.size(),
-                                                  j.min_arrival_ns, j.max_arrival_ns, j.encoded);
-      if (!id.ok()) return id.status();
-      ids[i] = *id;
+      absl::StatusOr<BatchInserter::Outcome> outcome = batches.Insert(
+          j.node_id, j.seq, j.observations.size(), j.min_arrival_ns, j.max_arrival_ns, j.encoded);
+      if (!outcome.ok()) return outcome.status();
+      outcomes[i] = *outcome;
       if (exit_before_commit_seq_ && j.seq == *exit_before_commit_seq_) {
         Logf("fail point: exiting before committing batch %d", j.seq);
         _exit(86);  // as a crash between receipt and commit would
       }
-      if (absl::Status s = nodes.Count(j.node_id, j.seq, j.observations.size(), j.max_arrival_ns,
-                                       /*duplicate=*/ids[i] == 0, ToNs(options_.clock()));
-          !s.ok()) {
-        return s;
-      }
+      absl::Status s = outcome->conflict
+                           ? nodes.CountConflict(j.node_id)
+                           : nodes.Count(j.node_id, j.seq, j.observations.size(), j.max_arrival_ns,
+                                         /*duplicate=*/outcome->id == 0, ToNs(options_.clock()));
+      if (!s.ok()) return s;
     }
     return absl::OkStatus();
   });
@@ -259,13 +260,23 @@ void Store::CommitBatches(std::vector<BatchJob>* jobs) {
   // that disconnects right after its last ack must not overtake its own data
   // in the correlation queue.
   for (size_t i = 0; status.ok() && i < jobs->size(); ++i) {
-    if (ids[i] == 0) continue;
+    if (outcomes[i].id == 0) continue;
     BatchJob& j = (*jobs)[i];
-    index_.Add(ids[i], j.observations);
+    index_.Add(outcomes[i].id, j.observations);
     if (on_commit_) on_commit_(j.node_name, std::move(j.observations));
   }
   for (size_t i = 0; i < jobs->size(); ++i) {
-    (*jobs)[i].done(status, status.ok() && ids[i] == 0);
+    BatchJob& j = (*jobs)[i];
+    if (status.ok() && outcomes[i].conflict) {
+      Logf("node %s batch %d: committed before with other content; refused", j.node_name, j.seq);
+      j.done(absl::AlreadyExistsError(absl::StrFormat(
+                 "batch %d: committed before for node %s with other content (two routers "
+                 "with one name, or a disk image copied from another?): refused, not stored",
+                 j.seq, j.node_name)),
+             false);
+      continue;
+    }
+    j.done(status, status.ok() && outcomes[i].id == 0);
   }
 }
 

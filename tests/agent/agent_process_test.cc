@@ -84,6 +84,9 @@ class AgentProcessTest : public ::testing::Test {
     std::optional<v1::Node> n = Node();
     ASSERT_TRUE(n.has_value());
     EXPECT_EQ(n->observations_stored(), records.size());
+    // The agent's own recovery (restart, spool replay, a crash between send
+    // and ack) resends what it sent, never other content under a seq.
+    EXPECT_EQ(n->conflicting_batches(), 0u);
     auto query = v1::Query::NewStub(grpc::CreateChannel(listen_, grpc::InsecureChannelCredentials()));
     for (size_t i = 0; i < records.size(); i += records.size() / 7) {
       grpc::ClientContext ctx;

@@ -4,6 +4,8 @@
 
 #include "absl/strings/match.h"
 #include "common/ingest_metadata.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
 #include "tests/collector/collector_fixture.h"
 
 namespace hoplat::testing {
@@ -184,6 +186,112 @@ TEST_F(IngestTest, ErrorsNameTheBatchOnceAndQuoteNoUnboundedInput) {
   EXPECT_EQ(id.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_LT(id.error_message().size(), 200u) << id.error_message();
   EXPECT_TRUE(absl::StrContains(id.error_message(), "10000 bytes")) << id.error_message();
+}
+
+// Bytes on the wire, as a client that is not ours might send them.
+grpc::ByteBuffer Bytes(const std::string& data) {
+  grpc::Slice slice(data);
+  return grpc::ByteBuffer(&slice, 1);
+}
+grpc::ByteBuffer Serialized(const v1::IngestRequest& r) { return Bytes(r.SerializeAsString()); }
+
+TEST_F(IngestTest, UndecodableMessageEndsTheStreamWithInvalidArgumentNotOk) {
+  grpc::GenericStub generic(channel_);
+  grpc::CompletionQueue cq;
+  auto next = [&cq] {
+    void* tag;
+    bool ok = false;
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    return ok;
+  };
+  grpc::ClientContext ctx;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
+      generic.PrepareCall(&ctx, "/hoplat.v1.Ingest/Stream", &cq);
+  call->StartCall(nullptr);
+  ASSERT_TRUE(next());
+  call->Write(Serialized(Hello("r1")), nullptr);
+  ASSERT_TRUE(next());
+  call->Write(Bytes("\xff\xff\xff\xff\xff garbage"), nullptr);  // not an IngestRequest
+  ASSERT_TRUE(next());
+  // A valid batch after it is neither acknowledged nor dropped without a word.
+  call->Write(Serialized(BatchRequest(Batch(1, Obs(5, 0)))), nullptr);
+  next();
+  call->WritesDone(nullptr);
+  next();
+  int acks = 0;
+  for (;;) {
+    grpc::ByteBuffer response;
+    call->Read(&response, nullptr);
+    if (!next()) break;
+    v1::IngestResponse decoded;
+    ASSERT_TRUE((grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::IngestResponse>(&response,
+                                                                                   &decoded))
+                    .ok());
+    acks += decoded.has_ack();
+  }
+  grpc::Status status;
+  call->Finish(&status, nullptr);
+  ASSERT_TRUE(next());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "not a valid IngestRequest"))
+      << status.error_message();
+  EXPECT_EQ(acks, 0);
+  ASSERT_TRUE(collector_->Sync().ok());
+  const v1::ListNodesResponse nodes = Nodes();
+  EXPECT_EQ(FindNode(nodes, "r1")->observations_stored(), 0u);
+}
+
+TEST_F(IngestTest, StringThatIsNotUtf8IsInvalidArgumentNotOk) {
+  v1::IngestRequest hello = Hello("r1");
+  hello.mutable_hello()->set_agent_version("\xc3\x28");  // not UTF-8
+  const grpc::Status s = Exchange({hello, BatchRequest(Batch(1, Obs(5, 0)))});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+}
+
+TEST_F(IngestTest, SecondLiveStreamForANodeIsRefusedAndTheFirstKeepsWorking) {
+  auto first = Client("r1");
+  auto second = Client("r1");  // another router with the same name
+  ASSERT_TRUE(first->Connect().ok());
+  ASSERT_TRUE(first->Send(Batch(1, Obs(5, 0))).ok());
+  const absl::Status refused = second->Connect();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kAlreadyExists) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.message(), "already has a live stream")) << refused;
+  ASSERT_TRUE(first->Send(Batch(2, Obs(5, 100))).ok());
+  ASSERT_TRUE(first->Flush(absl::Seconds(10)).ok()) << "the first stream keeps working";
+  ASSERT_TRUE(collector_->Sync().ok());
+  v1::ListNodesResponse nodes = Nodes();
+  EXPECT_EQ(FindNode(nodes, "r1")->observations_stored(), 10u);
+  EXPECT_EQ(FindNode(nodes, "r1")->refused_streams(), 1u);
+  // Once the first is gone, the name is free again.
+  ASSERT_TRUE(first->Close().ok());
+  EXPECT_TRUE(second->Connect().ok());
+}
+
+TEST_F(IngestTest, SameSeqWithOtherContentIsAConflictNeverAnAck) {
+  std::vector<v1::Ack> acks;
+  ASSERT_TRUE(Exchange({Hello("r1"), BatchRequest(Batch(5, Obs(4, 0)))}, &acks).ok());
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_FALSE(acks[0].duplicate());
+  // The same batch again: a duplicate, as always.
+  acks.clear();
+  ASSERT_TRUE(Exchange({Hello("r1"), BatchRequest(Batch(5, Obs(4, 0)))}, &acks).ok());
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_TRUE(acks[0].duplicate());
+  // Seq 5 with other content (another router's batch 5): refused, named.
+  acks.clear();
+  std::optional<std::string> refused;
+  const grpc::Status s =
+      Exchange({Hello("r1"), BatchRequest(Batch(5, Obs(4, 1000)))}, &acks, &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "other content")) << s.error_message();
+  EXPECT_TRUE(acks.empty()) << "never acknowledged";
+  EXPECT_EQ(refused, std::optional<std::string>("5"));
+  ASSERT_TRUE(collector_->Sync().ok());
+  const v1::ListNodesResponse nodes = Nodes();
+  const v1::Node* r1 = FindNode(nodes, "r1");
+  EXPECT_EQ(r1->observations_stored(), 4u);
+  EXPECT_EQ(r1->duplicate_batches(), 1u);
+  EXPECT_EQ(r1->conflicting_batches(), 1u);
 }
 
 TEST_F(IngestTest, ReportWithAnInvalidTimeIsInvalidArgument) {

@@ -59,9 +59,9 @@ class RetentionTest : public ::testing::Test {
   void BatchAt(uint64_t seq, uint64_t arrival_ns) {
     const std::vector<Observation> obs = {Observation{seq, arrival_ns, arrival_ns + 10, 1, 2, 60, 0}};
     BatchInserter insert(db_.get());
-    absl::StatusOr<int64_t> id =
+    absl::StatusOr<BatchInserter::Outcome> stored =
         insert.Insert(1, seq, 1, arrival_ns, arrival_ns, EncodeObservations(obs));
-    ASSERT_TRUE(id.ok() && *id > 0);
+    ASSERT_TRUE(stored.ok() && stored->id > 0);
   }
   int Batches() {
     int n = 0;

@@ -17,14 +17,16 @@ int64_t Value(Db* db, const char* sql) {
   return v;
 }
 
-TEST(SchemaTest, VersionTwoAddsEachNodesNewestPacketFromItsBatches) {
+TEST(SchemaTest, AVersionOneDatabaseIsMigratedWithWhatItHolds) {
   TempDir dir;
   absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(dir.file("s.db"), /*create=*/true);
   ASSERT_TRUE(db.ok());
   ASSERT_TRUE(MigrateSchema(db->get()).ok());
   EXPECT_EQ(Value(db->get(), "PRAGMA user_version"), CurrentSchemaVersion());
   // Make it a version 1 database with two batches of r1 and none of r2.
-  ASSERT_TRUE((*db)->Exec("ALTER TABLE nodes DROP COLUMN last_packet_ns; PRAGMA user_version = 1;"
+  ASSERT_TRUE((*db)->Exec("ALTER TABLE nodes DROP COLUMN last_packet_ns;"
+                          "ALTER TABLE nodes DROP COLUMN conflicting_batches;"
+                          "ALTER TABLE batches DROP COLUMN digest; PRAGMA user_version = 1;"
                           "INSERT INTO nodes(id, name, first_seen_ns, last_seen_ns) VALUES "
                           "(1, 'r1', 0, 0), (2, 'r2', 0, 0);"
                           "INSERT INTO batches(node, seq, count, min_arrival_ns, max_arrival_ns, "
@@ -34,6 +36,10 @@ TEST(SchemaTest, VersionTwoAddsEachNodesNewestPacketFromItsBatches) {
   EXPECT_EQ(Value(db->get(), "PRAGMA user_version"), CurrentSchemaVersion());
   EXPECT_EQ(Value(db->get(), "SELECT last_packet_ns FROM nodes WHERE name = 'r1'"), 700);
   EXPECT_EQ(Value(db->get(), "SELECT last_packet_ns FROM nodes WHERE name = 'r2'"), 0);
+  // Version 3: batches from before have no digest (0: a resend is a
+  // duplicate, as before), and no node has had a conflict.
+  EXPECT_EQ(Value(db->get(), "SELECT count(*) FROM batches WHERE digest = 0"), 2);
+  EXPECT_EQ(Value(db->get(), "SELECT sum(conflicting_batches) FROM nodes"), 0);
 }
 
 TEST(SchemaTest, ADatabaseFromANewerCollectorIsRefused) {
