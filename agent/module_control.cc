@@ -43,6 +43,8 @@ int ParseCounters(nl_msg* msg, void* arg) {
   out->set_records_read(get(HOPLAT_A_RECORDS_READ));
   out->set_parse_errors(get(HOPLAT_A_PARSE_ERRORS));
   out->set_unmatched(get(HOPLAT_A_UNMATCHED));
+  out->set_filtered_by_paths(get(HOPLAT_A_FILTERED));
+  out->set_discarded_at_close(get(HOPLAT_A_CLOSE_DISCARDS));
   return NL_OK;
 }
 

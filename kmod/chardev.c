@@ -90,6 +90,8 @@ static int hoplat_release(struct inode *inode, struct file *file)
 	hoplat_timer_shutdown_sync(&hn->flush_timer);
 	RCU_INIT_POINTER(hn->rings, NULL);
 	synchronize_net();	/* no hook is still pushing into the rings */
+	/* Sampled, recorded, never read: accounted for, not lost silently. */
+	atomic64_add(hoplat_rings_unread(r->rings), &hn->close_discards);
 	hoplat_rings_free(r->rings);
 	atomic_set_release(&hn->reader_open, 0);
 	put_net(r->net);

@@ -100,8 +100,11 @@ static unsigned int hoplat_exit_hook(void *priv, struct sk_buff *skb,
 	}
 	path = a.local_out ? HOPLAT_PATH_LOCAL_OUT : local_in ? HOPLAT_PATH_LOCAL_IN :
 								HOPLAT_PATH_FORWARD;
-	if (!cfg || !cfg->enabled || !(cfg->paths & path))
+	if (!cfg || !cfg->enabled || !(cfg->paths & path)) {
+		/* Sampled at arrival, but this path is not recorded (--paths). */
+		COUNT(hn, filtered);
 		goto out;
+	}
 
 	rec.hash = a.hash;
 	rec.arrival_ns = a.arrival_real;

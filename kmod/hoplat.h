@@ -31,11 +31,13 @@ struct hoplat_stats {
 	u64_stats_t no_reader;
 	u64_stats_t parse_errors;
 	u64_stats_t unmatched;
+	u64_stats_t filtered;
 	struct u64_stats_sync syncp;
 };
 
 struct hoplat_counters {
 	u64 seen, sampled, ring_drops, no_reader, parse_errors, unmatched, records_read;
+	u64 filtered, close_discards;
 };
 
 struct hoplat_rings;
@@ -50,6 +52,7 @@ struct hoplat_net {
 	struct hoplat_rings __rcu *rings;
 	atomic_t reader_open;
 	atomic64_t records_read;
+	atomic64_t close_discards;	/* records the last reader closed on */
 	wait_queue_head_t wait;
 	struct timer_list flush_timer;
 	bool flushing;	/* the flush timer re-arms itself while set */
@@ -101,6 +104,8 @@ extern unsigned int hoplat_ring_records;	/* module parameter ring_records */
 int hoplat_ring_init(void);
 struct hoplat_rings *hoplat_rings_alloc(unsigned int records);
 void hoplat_rings_free(struct hoplat_rings *rings);
+/* Records written and not read yet; only once no producer runs (after synchronize_net). */
+u64 hoplat_rings_unread(struct hoplat_rings *rings);
 bool hoplat_rings_push(struct hoplat_rings *rings, const struct hoplat_record *rec, bool *wake);
 bool hoplat_rings_empty(struct hoplat_rings *rings);
 ssize_t hoplat_rings_read(struct hoplat_rings *rings, char __user *buf, size_t records,

@@ -31,6 +31,7 @@ void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out)
 			c.no_reader = u64_stats_read(&s->no_reader);
 			c.parse_errors = u64_stats_read(&s->parse_errors);
 			c.unmatched = u64_stats_read(&s->unmatched);
+			c.filtered = u64_stats_read(&s->filtered);
 		} while (u64_stats_fetch_retry(&s->syncp, start));
 		out->seen += c.seen;
 		out->sampled += c.sampled;
@@ -38,8 +39,10 @@ void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out)
 		out->no_reader += c.no_reader;
 		out->parse_errors += c.parse_errors;
 		out->unmatched += c.unmatched;
+		out->filtered += c.filtered;
 	}
 	out->records_read = atomic64_read(&hn->records_read);
+	out->close_discards = atomic64_read(&hn->close_discards);
 }
 
 static int __net_init hoplat_net_init(struct net *net)

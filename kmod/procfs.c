@@ -19,9 +19,10 @@ static int hoplat_proc_show(struct seq_file *m, void *v)
 		   cfg->sample_one_in, cfg->paths, atomic_read(&hn->reader_open) ? "open" : "none");
 	rcu_read_unlock();
 	seq_printf(m, "packets_seen %llu\npackets_sampled %llu\nring_drops %llu\nno_reader %llu\n"
-		      "parse_errors %llu\nunmatched %llu\nrecords_read %llu\n",
+		      "parse_errors %llu\nunmatched %llu\nrecords_read %llu\nfiltered %llu\n"
+		      "close_discards %llu\n",
 		   c.seen, c.sampled, c.ring_drops, c.no_reader, c.parse_errors, c.unmatched,
-		   c.records_read);
+		   c.records_read, c.filtered, c.close_discards);
 	return 0;
 }
 

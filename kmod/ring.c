@@ -66,6 +66,19 @@ fail:
 	return NULL;
 }
 
+u64 hoplat_rings_unread(struct hoplat_rings *rings)
+{
+	u64 unread = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		const struct hoplat_ring *r = per_cpu_ptr(rings->pcpu, cpu);
+
+		unread += (u32)(READ_ONCE(r->head) - READ_ONCE(r->tail));
+	}
+	return unread;
+}
+
 void hoplat_rings_free(struct hoplat_rings *rings)
 {
 	int cpu;

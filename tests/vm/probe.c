@@ -9,6 +9,7 @@
  *                                       N threads reading the same file
  *   hoplat-probe drain STOPFILE [N]     the same, counting instead of printing
  *   hoplat-probe hold STOPFILE          opens, reads nothing until STOPFILE, then counts
+ *   hoplat-probe unread STOPFILE        opens, reads nothing, closes at STOPFILE
  *   hoplat-probe churn STOPFILE         opens and closes the device in a loop
  *   hoplat-probe flood ADDR PORT SECS   UDP datagrams as fast as possible
  *   hoplat-probe drainbench STOP1 STOP2 holds the device; at STOP1 times draining with
@@ -141,6 +142,24 @@ static int cmd_read(const char *stop, int print, int hold, int threads)
 	}
 	printf("TOTAL %ld\n", total);
 	return failed;
+}
+
+/* Opens the device, reads nothing, and closes it once STOPFILE exists. */
+static int cmd_unread(const char *stop)
+{
+	int fd = open(HOPLAT_DEVICE, O_RDONLY | O_NONBLOCK);
+
+	if (fd < 0) {
+		printf("E open %s\n", strerror(errno));
+		return 1;
+	}
+	printf("READY\n");
+	fflush(stdout);
+	while (access(stop, F_OK) != 0)
+		usleep(10000);
+	close(fd);
+	printf("CLOSED\n");
+	return 0;
 }
 
 static int cmd_churn(const char *stop)
@@ -465,7 +484,8 @@ static int cmd_counters(void)
 	static const char *names[] = { [HOPLAT_A_PACKETS_SEEN] = "seen",
 		[HOPLAT_A_PACKETS_SAMPLED] = "sampled", [HOPLAT_A_RING_DROPS] = "ring_drops",
 		[HOPLAT_A_NO_READER] = "no_reader", [HOPLAT_A_PARSE_ERRORS] = "parse_errors",
-		[HOPLAT_A_UNMATCHED] = "unmatched", [HOPLAT_A_RECORDS_READ] = "records_read" };
+		[HOPLAT_A_UNMATCHED] = "unmatched", [HOPLAT_A_RECORDS_READ] = "records_read",
+		[HOPLAT_A_FILTERED] = "filtered", [HOPLAT_A_CLOSE_DISCARDS] = "close_discards" };
 	char out[4096];
 	struct nlmsghdr *h = (struct nlmsghdr *)out;
 	struct nlattr *a;
@@ -484,7 +504,7 @@ static int cmd_counters(void)
 	     len -= NLA_ALIGN(a->nla_len), a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len))) {
 		unsigned long long v;
 
-		if (a->nla_type >= HOPLAT_A_PACKETS_SEEN && a->nla_type <= HOPLAT_A_RECORDS_READ) {
+		if (a->nla_type >= HOPLAT_A_PACKETS_SEEN && a->nla_type <= HOPLAT_A_CLOSE_DISCARDS) {
 			memcpy(&v, (char *)a + NLA_HDRLEN, 8);
 			printf(" %s=%llu", names[a->nla_type], v);
 		}
@@ -644,6 +664,8 @@ int main(int argc, char **argv)
 		return cmd_read(argv[2], 0, 0, argc == 4 ? atoi(argv[3]) : 1);
 	if (argc == 3 && !strcmp(argv[1], "hold"))
 		return cmd_read(argv[2], 0, 1, 1);
+	if (argc == 3 && !strcmp(argv[1], "unread"))
+		return cmd_unread(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "churn"))
 		return cmd_churn(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "capture"))

@@ -68,6 +68,8 @@ enum hoplat_attr {
 	HOPLAT_A_PARSE_ERRORS,	/* truncated or malformed headers */
 	HOPLAT_A_UNMATCHED,	/* an arrival never seen at exit (dropped, or stash reused) */
 	HOPLAT_A_RECORDS_READ,
+	HOPLAT_A_FILTERED,	/* sampled, but its path is not recorded (HOPLAT_A_PATHS) */
+	HOPLAT_A_CLOSE_DISCARDS, /* records left unread in the rings when the reader closed */
 	__HOPLAT_A_MAX,
 };
 #define HOPLAT_A_MAX (__HOPLAT_A_MAX - 1)
