@@ -46,9 +46,6 @@ class SpillingBatches : public PendingBatches {
     return memory_.dropped_observations() + spool_->dropped_observations();
   }
 
-  // What waits on disk, for tests.
-  const Spool& spool() const { return *spool_; }
-
  private:
   Spool* const spool_;
   MemoryPendingBatches memory_;  // on the wire, not on disk (at most a window)

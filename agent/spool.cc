@@ -87,12 +87,9 @@ absl::Status Spool::Append(v1::ObservationBatch batch) {
     return absl::ResourceExhaustedError("batch larger than the whole spool: dropped");
   }
   bool dropped = false;
-  // Make room: the oldest data not on the wire goes first (what is on the
-  // wire is likely acknowledged soon), and is counted.
+  // Make room, counting what goes.
   while (!files_.empty() && bytes_ + data.size() > max_bytes_) {
-    auto victim = files_.begin();
-    while (victim != files_.end() && sent_.count(victim->first) != 0) ++victim;
-    if (victim == files_.end()) victim = files_.begin();
+    auto victim = DropForRoom(files_, sent_);
     ++dropped_batches_;
     dropped_observations_ += ObservationsIn(victim);
     Remove(victim);
@@ -124,13 +121,7 @@ std::optional<v1::ObservationBatch> Spool::ReadFile(uint64_t seq) const {
 }
 
 absl::StatusOr<v1::ObservationBatch> Spool::NextUnsent() {
-  // What is in flight is at most a window, at the front: few to skip.
-  auto it = files_.begin();
-  while (it != files_.end()) {
-    if (sent_.count(it->first) != 0) {
-      ++it;
-      continue;
-    }
+  for (auto it = FirstUnsent(files_, sent_); it != files_.end(); it = FirstUnsent(files_, sent_)) {
     if (std::optional<v1::ObservationBatch> batch = ReadFile(it->first)) return *std::move(batch);
     const std::string path = PathOf(it->first);
     if (access(path.c_str(), R_OK) != 0 && errno != ENOENT) {
@@ -141,7 +132,7 @@ absl::StatusOr<v1::ObservationBatch> Spool::NextUnsent() {
     Logf("spool: %s is damaged or gone: dropped", path);
     ++dropped_batches_;
     SaveDropped().IgnoreError();
-    it = Remove(it);
+    Remove(it);
   }
   return absl::NotFoundError("every spooled batch has been sent");
 }
@@ -153,11 +144,11 @@ uint64_t Spool::ObservationsIn(Files::iterator it) const {
   return b ? static_cast<uint64_t>(b->hash_size()) : 0;
 }
 
-Spool::Files::iterator Spool::Remove(Files::iterator it) {
+void Spool::Remove(Files::iterator it) {
   unlink(PathOf(it->first).c_str());
   bytes_ -= it->second.first;
   sent_.erase(it->first);
-  return files_.erase(it);
+  files_.erase(it);
 }
 
 std::optional<uint64_t> Spool::Discard(uint64_t seq) {

@@ -55,7 +55,7 @@ class Spool : public PendingBatches {
   using Files = std::map<uint64_t, std::pair<uint64_t, uint64_t>>;  // seq -> (bytes, observations)
   absl::Status SaveDropped();
   uint64_t ObservationsIn(Files::iterator it) const;
-  Files::iterator Remove(Files::iterator it);  // the file and its bookkeeping
+  void Remove(Files::iterator it);  // the file and its bookkeeping
 
   const std::string dir_;
   const uint64_t max_bytes_;

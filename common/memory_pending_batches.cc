@@ -12,12 +12,9 @@ absl::Status MemoryPendingBatches::Append(v1::ObservationBatch batch) {
     dropped_observations_ += static_cast<uint64_t>(batch.hash_size());
     return absl::ResourceExhaustedError("batch larger than the whole bound: dropped");
   }
-  // Make room: the oldest data not on the wire goes first (what is on the
-  // wire is likely acknowledged soon), and is counted.
+  // Make room, counting what goes.
   while (!batches_.empty() && bytes_ + size > max_bytes_) {
-    auto victim = batches_.begin();
-    while (victim != batches_.end() && sent_.count(victim->first) != 0) ++victim;
-    if (victim == batches_.end()) victim = batches_.begin();
+    auto victim = DropForRoom(batches_, sent_);
     ++dropped_batches_;
     dropped_observations_ += static_cast<uint64_t>(victim->second.batch.hash_size());
     Remove(victim);
@@ -36,11 +33,9 @@ void MemoryPendingBatches::Remove(Batches::iterator it) {
 }
 
 absl::StatusOr<v1::ObservationBatch> MemoryPendingBatches::NextUnsent() {
-  // What is in flight is at most a window, at the front: few to skip.
-  for (const auto& [seq, held] : batches_) {
-    if (sent_.count(seq) == 0) return held.batch;
-  }
-  return absl::NotFoundError("every pending batch has been sent");
+  auto it = FirstUnsent(batches_, sent_);
+  if (it == batches_.end()) return absl::NotFoundError("every pending batch has been sent");
+  return it->second.batch;
 }
 
 void MemoryPendingBatches::Release(uint64_t seq) {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -63,6 +64,26 @@ class PendingBatches {
   virtual uint64_t dropped_batches() const = 0;
   virtual uint64_t dropped_observations() const = 0;
 };
+
+// The bookkeeping both implementations share, over their seq-ordered maps
+// and the set of seqs on the wire.
+
+// The oldest entry not on the wire (end() if all are). What is on the wire
+// is at most a window, at the front: few to skip.
+template <typename Map>
+typename Map::iterator FirstUnsent(Map& held, const std::set<uint64_t>& sent) {
+  auto it = held.begin();
+  while (it != held.end() && sent.count(it->first) != 0) ++it;
+  return it;
+}
+
+// What goes to make room: the oldest not on the wire (what is on the wire is
+// likely acknowledged soon), else the oldest. `held` must not be empty.
+template <typename Map>
+typename Map::iterator DropForRoom(Map& held, const std::set<uint64_t>& sent) {
+  auto it = FirstUnsent(held, sent);
+  return it == held.end() ? held.begin() : it;
+}
 
 }  // namespace hoplat
 
