@@ -63,7 +63,11 @@ TEST(LabTest, NetemDelayShowsOnTheRightHopOnly) {
     const double p50 = Ms(h.latency().p50());
     EXPECT_GE(h.latency().count(), 100u) << hop;
     if (h.from_node() == "r2" && h.to_node() == "r3") {
-      EXPECT_NEAR(p50, kDelayMs, 1.0) << "the netem hop";
+      // netem adds exactly the delay; what a busy emulated guest adds on top
+      // (queueing behind its own slowness, 1.5 ms seen on a loaded host) is
+      // never negative, so the bound is one-sided wider than below.
+      EXPECT_GE(p50, kDelayMs - 0.5) << "the netem hop";
+      EXPECT_LE(p50, kDelayMs + 3.0) << "the netem hop";
     } else {
       EXPECT_LT(p50, 5.0) << hop << " carries no added delay";
     }
