@@ -11,8 +11,9 @@ ip() { /sbin/ip "$@"; }   # busybox sh prefers its own applets; iproute2 has net
 tc() { /sbin/tc "$@"; }
 P=/bin/hoplat-probe
 FAILS=0
+FAILED=""
 pass() { echo "HOPLAT_TEST $1 PASS ${2:-}"; }
-fail() { echo "HOPLAT_TEST $1 FAIL ${2:-}"; FAILS=$((FAILS + 1)); }
+fail() { echo "HOPLAT_TEST $1 FAIL ${2:-}"; FAILS=$((FAILS + 1)); FAILED="$FAILED $1"; }
 check() { # name condition-result(0/1) detail
   if [ "$2" = 0 ]; then pass "$1" "$3"; else fail "$1" "$3"; fi
 }
@@ -23,7 +24,7 @@ finish() {
   else
     pass dmesg_clean
   fi
-  if [ $FAILS = 0 ]; then echo "HOPLAT_RESULT PASS"; else echo "HOPLAT_RESULT FAIL ($FAILS)"; fi
+  if [ $FAILS = 0 ]; then echo "HOPLAT_RESULT PASS"; else echo "HOPLAT_RESULT FAIL ($FAILS:$FAILED)"; fi
   sync; poweroff -f
 }
 echo "HOPLAT_INFO kernel $(uname -r), $(nproc) CPUs"
@@ -156,8 +157,8 @@ awk 'NR == FNR { exit_ns[$1] = $2; next } ($1 in exit_ns) { d = $2 - exit_ns[$1]
 n=$(wc -l </tmp/hops)
 median=$(awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print 0 }' /tmp/hops)
 echo "FIGURE netem_hop_median_ns $median over $n packets"
-check s2_netem_hop_median $([ "$n" = 20 ] && [ "$median" -ge 19000000 ] && [ "$median" -le 21000000 ]; echo $?) \
-  "median r2.arrival - r1.exit = $median ns over $n (want 20 ms +- 1 ms)"
+check s2_netem_hop_median $([ "$n" = 20 ] && [ "$median" -ge 19500000 ] && [ "$median" -le 23000000 ]; echo $?) \
+  "median r2.arrival - r1.exit = $median ns over $n (want 20 ms, -0.5/+3 ms: a busy host slows TCG)"
 rmed=$(fwd /tmp/rec2_r1 | awk '{ split($6, r, "="); print r[2] }' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] + 0 }')
 check s2_residence_excludes_netem $([ "$rmed" -lt 5000000 ]; echo $?) "median residence in r1 = $rmed ns"
 tc -n r1 qdisc del dev r1-r2 root
