@@ -29,7 +29,9 @@ struct LatencyAggregate {
   Histogram latency;          // non-negative samples
   uint64_t packets = 0;       // samples offered, including clock errors
   uint64_t clock_errors = 0;  // negative samples: counted, never added
-  uint64_t slowest_hash = 0;  // hash of the packet with the largest sample
+  // Hash of the packet with the largest sample; of equal ones the smallest
+  // hash, so that the answer does not depend on the order packets came in.
+  uint64_t slowest_hash = 0;
 
   void Add(int64_t value, uint64_t hash) {
     ++packets;
@@ -37,11 +39,16 @@ struct LatencyAggregate {
       ++clock_errors;
       return;
     }
-    if (latency.count() == 0 || value > latency.max()) slowest_hash = hash;
+    if (latency.count() == 0 || value > latency.max() ||
+        (value == latency.max() && hash < slowest_hash)) {
+      slowest_hash = hash;
+    }
     latency.Add(value);
   }
   void Merge(const LatencyAggregate& o) {
-    if (o.latency.count() > 0 && (latency.count() == 0 || o.latency.max() > latency.max())) {
+    if (o.latency.count() > 0 &&
+        (latency.count() == 0 || o.latency.max() > latency.max() ||
+         (o.latency.max() == latency.max() && o.slowest_hash < slowest_hash))) {
       slowest_hash = o.slowest_hash;
     }
     latency.Merge(o.latency);

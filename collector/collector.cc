@@ -9,6 +9,7 @@ namespace hoplat {
 absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(CollectorOptions options) {
   std::unique_ptr<Collector> c(new Collector());
   options.store.clock = options.clock;
+  options.store.window = options.correlator.window;
   options.ingest.clock = options.clock;
 
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options.store);

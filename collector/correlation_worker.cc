@@ -18,7 +18,15 @@ CorrelationWorker::CorrelationWorker(CorrelatorOptions options, Store* store,
       max_queued_(max_queued_observations),
       correlator_(options, store->sealed_end_minute()) {
   absl::MutexLock lock(&correlator_mu_);
+  for (int64_t minute : store->dirty_minutes_at_open()) correlator_.AddDirtyMinute(minute);
   correlator_.BeginReplay();
+}
+
+size_t CorrelationWorker::MinutesToReseal() {
+  absl::MutexLock lock(&correlator_mu_);
+  size_t n = correlator_.dirty_minutes();
+  for (const auto& seal : in_flight_) n += seal->reseal.size();
+  return n;
 }
 
 CorrelationWorker::~CorrelationWorker() { Stop(); }
@@ -111,7 +119,7 @@ void CorrelationWorker::Loop() {
 void CorrelationWorker::AdvanceLocked() {
   const int64_t before = correlator_.sealed_end_minute();
   SealedMinutes sealed = correlator_.Advance(clock_());
-  if (sealed.sealed_end_minute == before && sealed.minutes.empty() && sealed.late.empty()) return;
+  if (sealed.sealed_end_minute == before && sealed.empty()) return;
   auto shared = std::make_shared<const SealedMinutes>(std::move(sealed));
   in_flight_.push_back(shared);
   store_->SubmitSeal(shared, [this, shared] {

@@ -40,6 +40,10 @@ class CorrelationWorker {
   void Drain();
   void Stop();
 
+  // Minutes waiting to be correlated again from the stored observations
+  // (dirty, or handed to the store and not yet committed).
+  size_t MinutesToReseal();
+
   // Reads aggregates of one kind over [from, to) consistently across the
   // database and memory. First the rows in memory (seals not confirmed
   // committed, and unsealed minutes) are copied; then read_sealed reads the

@@ -10,6 +10,7 @@ namespace hoplat {
 namespace {
 
 constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
+constexpr uint32_t kNoNode = std::numeric_limits<uint32_t>::max();
 constexpr size_t kMaxSpanNodes = 32;  // longer paths get spans for their first 32 nodes only
 
 int64_t MinuteOf(uint64_t ns) { return static_cast<int64_t>(ns / kNsPerMinute); }
@@ -20,7 +21,8 @@ Correlator::Correlator(CorrelatorOptions options, int64_t sealed_end_minute)
     : options_(options),
       window_ns_(static_cast<uint64_t>(absl::ToInt64Nanoseconds(options.window))),
       slack_ns_(static_cast<uint64_t>(absl::ToInt64Nanoseconds(options.reorder_slack))),
-      sealed_end_minute_(sealed_end_minute) {}
+      sealed_end_minute_(sealed_end_minute),
+      closed_through_ns_(static_cast<uint64_t>(sealed_end_minute) * kNsPerMinute) {}
 
 void Correlator::BeginReplay() { replaying_ = true; }
 
@@ -46,11 +48,20 @@ void Correlator::Add(const std::string& node, absl::Span<const Observation> obse
   const uint64_t sealed_end_ns = static_cast<uint64_t>(sealed_end_minute_) * kNsPerMinute;
   // In replay, sightings up to a window before the sealed end still matter:
   // they decide how a packet that straddles the boundary splits.
-  const uint64_t accept_from =
-      replaying_ ? (sealed_end_ns > window_ns_ ? sealed_end_ns - window_ns_ : 0) : sealed_end_ns;
+  const uint64_t accept_from = sealed_end_ns > window_ns_ ? sealed_end_ns - window_ns_ : 0;
+  // Live, an observation at or before this may belong to a packet already
+  // counted (its group closed, or its minute sealed): it is stored, and the
+  // minutes it may touch are correlated again from the stored rows.
+  const uint64_t late_through =
+      std::max(closed_through_ns_, sealed_end_minute_ > 0 ? sealed_end_ns + window_ns_ : 0);
   for (const Observation& o : observations) {
-    if (o.arrival_ns < accept_from) {
-      if (!replaying_) ++state.late;
+    if (replaying_) {
+      if (o.arrival_ns < accept_from) continue;
+    } else if (o.arrival_ns <= late_through) {
+      if (o.arrival_ns < sealed_end_ns) ++state.late;
+      state.max_arrival_ns = std::max(state.max_arrival_ns, o.arrival_ns);
+      MarkDirty(o.arrival_ns > window_ns_ ? o.arrival_ns - window_ns_ : 0, o.arrival_ns + window_ns_,
+                n, now);
       continue;
     }
     state.max_arrival_ns = std::max(state.max_arrival_ns, o.arrival_ns);
@@ -67,6 +78,36 @@ void Correlator::Add(const std::string& node, absl::Span<const Observation> obse
   state.announced = false;
   state.released = false;
   state.last_data = now;
+}
+
+void Correlator::AddDirtyMinute(int64_t minute) {
+  DirtyMinute& d = dirty_[minute];
+  d.recorded = true;  // the store has it
+}
+
+void Correlator::MarkDirty(uint64_t from_ns, uint64_t to_ns, uint32_t node, absl::Time now) {
+  for (int64_t m = MinuteOf(from_ns); m <= MinuteOf(to_ns); ++m) {
+    DirtyMinute& d = dirty_[m];
+    d.since = now;
+    if (node != kNoNode && std::find(d.nodes.begin(), d.nodes.end(), node) == d.nodes.end()) {
+      d.nodes.push_back(node);
+    }
+  }
+}
+
+// A dirty sealed minute is correlated again once every node whose late data
+// touched it has moved a window past its end (or went quiet): one pass per
+// drained spool, not one per batch. seal_timeout bounds the wait.
+bool Correlator::ReadyToReseal(int64_t minute, const DirtyMinute& d, absl::Time now) const {
+  if (minute >= sealed_end_minute_) return false;
+  if (now - d.since >= options_.seal_timeout) return true;
+  const uint64_t past = static_cast<uint64_t>(minute + 1) * kNsPerMinute + window_ns_;
+  for (uint32_t i : d.nodes) {
+    const NodeState& n = nodes_[i];
+    if (n.released || now - n.last_data >= options_.idle_timeout) continue;
+    if (NodeWatermark(n) < past) return false;
+  }
+  return true;
 }
 
 void Correlator::NodeConnected(const std::string& node, absl::Time now) {
@@ -135,6 +176,7 @@ uint64_t Correlator::SealWatermark(absl::Time now) const {
 
 SealedMinutes Correlator::Advance(absl::Time now) {
   const uint64_t finalize = FinalizeWatermark(now);
+  uint64_t last_closed = 0;
   while (!deadlines_.empty()) {
     const auto [deadline, hash] = deadlines_.top();
     const bool forced = pending_observations_ > options_.max_pending_observations;
@@ -144,9 +186,23 @@ SealedMinutes Correlator::Advance(absl::Time now) {
     deadlines_.pop();
     auto it = groups_.find(hash);
     if (it == groups_.end() || it->second.first_arrival_ns + window_ns_ != deadline) continue;
-    if (deadline > finalize) ++forced_closes_;
+    if (deadline > finalize) {
+      // Sightings still to come would make a second, partial trajectory:
+      // the minutes this packet can touch are correlated again once sealed.
+      ++forced_closes_;
+      const uint64_t first = it->second.first_arrival_ns;
+      MarkDirty(first > window_ns_ ? first - window_ns_ : 0, first + 2 * window_ns_, kNoNode, now);
+    } else {
+      last_closed = std::max(last_closed, deadline);
+    }
     Close(hash, &it->second);
     groups_.erase(it);
+  }
+  if (!replaying_) {
+    // Every group with a deadline up to the finalize watermark is closed now
+    // (with none live, every group there was).
+    closed_through_ns_ =
+        std::max(closed_through_ns_, finalize != kNever ? finalize : last_closed);
   }
 
   SealedMinutes out;
@@ -175,7 +231,37 @@ SealedMinutes Correlator::Advance(absl::Time now) {
   for (NodeState& n : nodes_) {
     if (n.late > 0) out.late.emplace_back(n.name, std::exchange(n.late, 0));
   }
+  if (!replaying_) {
+    for (auto it = dirty_.begin(); it != dirty_.end() && it->first < sealed_end_minute_;) {
+      if (!it->second.recorded) {
+        out.dirty.push_back(it->first);
+        it->second.recorded = true;
+      }
+      if (ReadyToReseal(it->first, it->second, now)) {
+        out.reseal.push_back(it->first);
+        it = dirty_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   return out;
+}
+
+void Correlator::CloseAll() {
+  for (auto& [hash, group] : groups_) Close(hash, &group);
+  groups_.clear();
+  deadlines_ = {};
+}
+
+MinuteRows Correlator::TakeMinute(int64_t minute) {
+  MinuteRows rows;
+  rows.minute = minute;
+  auto it = unsealed_.find(minute);
+  if (it == unsealed_.end()) return rows;
+  for (auto& [key_id, agg] : it->second) rows.rows.emplace_back(keys_[key_id], std::move(agg));
+  unsealed_.erase(it);
+  return rows;
 }
 
 void Correlator::Close(uint64_t hash, Group* group) {

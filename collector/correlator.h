@@ -32,10 +32,12 @@ struct CorrelatorOptions {
   absl::Duration idle_timeout = absl::Seconds(10);
   // A node silent for this long, or whose data runs this far behind the
   // most advanced node's, stops holding back sealing of minutes (and
-  // correlation): its later data for sealed minutes is stored but counted late.
-  // This bounds the minutes kept in memory.
+  // correlation): its later data re-opens the minutes it touches, which are
+  // correlated again from the stored observations. This bounds the minutes
+  // kept in memory.
   absl::Duration seal_timeout = absl::Minutes(5);
-  // Memory bound: past this, the oldest packets are correlated early.
+  // Memory bound: past this, the oldest packets are correlated early (and
+  // their minutes again from the stored observations once sealed).
   size_t max_pending_observations = 4'000'000;
 };
 
@@ -49,9 +51,18 @@ struct MinuteRows {
 struct SealedMinutes {
   int64_t sealed_end_minute = 0;   // every minute before this one is now sealed
   std::vector<MinuteRows> minutes;  // the non-empty ones among the newly sealed
-  // Observations per node that came after their minute was sealed, since the
-  // previous SealedMinutes.
+  // Observations per node that came after their minute was sealed (each
+  // re-opens it), since the previous SealedMinutes.
   std::vector<std::pair<std::string, uint64_t>> late;
+  // Sealed minutes whose rows may be incomplete (data came after their
+  // packets were correlated, or the memory bound closed packets early): the
+  // store keeps a durable mark on each until it is re-sealed.
+  std::vector<int64_t> dirty;
+  // Sealed minutes to correlate again now from the stored observations,
+  // replacing their rows (after `minutes` and `dirty` are applied).
+  std::vector<int64_t> reseal;
+
+  bool empty() const { return minutes.empty() && late.empty() && dirty.empty() && reseal.empty(); }
 };
 
 // Turns observations from many nodes into trajectories and per-minute
@@ -63,7 +74,15 @@ struct SealedMinutes {
 // minute is sealed once every recently seen node's watermark passes its end
 // plus the window. So batches from different nodes may come late and in any
 // order without splitting trajectories, as long as they come within those
-// bounds. Not thread-safe: one thread drives it (CorrelationWorker).
+// bounds.
+//
+// Data that comes later still (a node away longer than idle_timeout, or
+// more than seal_timeout behind) is not held in memory: the minutes it may
+// touch are marked dirty and, once sealed and once the nodes that dirtied
+// them have moved past them, handed back in SealedMinutes::reseal to be
+// correlated again from the stored rows (MinuteRecorrelator). So the answers
+// converge to those of an uninterrupted run whatever the order and delay.
+// Not thread-safe: one thread drives it (CorrelationWorker).
 class Correlator {
  public:
   Correlator(CorrelatorOptions options, int64_t sealed_end_minute);
@@ -75,6 +94,9 @@ class Correlator {
   void EndReplay(absl::Time now);
 
   void Add(const std::string& node, absl::Span<const Observation> observations, absl::Time now);
+  // A sealed minute known to need correlating again (the store's durable
+  // marks, after a restart): re-sealed at the next Advance().
+  void AddDirtyMinute(int64_t minute);
   // A node that connects holds correlation back for one idle_timeout, or
   // until it sends data: its (first, or spooled) batches are on their way.
   void NodeConnected(const std::string& node, absl::Time now);
@@ -89,7 +111,13 @@ class Correlator {
                      const std::function<void(int64_t minute, const std::string& key,
                                               const LatencyAggregate&)>& fn) const;
 
+  // For MinuteRecorrelator, in replay mode: closes every group, then takes
+  // the rows of one minute.
+  void CloseAll();
+  MinuteRows TakeMinute(int64_t minute);
+
   int64_t sealed_end_minute() const { return sealed_end_minute_; }
+  size_t dirty_minutes() const { return dirty_.size(); }
   size_t pending_observations() const { return pending_observations_; }
   uint64_t forced_closes() const { return forced_closes_; }
   uint64_t trajectories() const { return trajectories_; }
@@ -118,11 +146,20 @@ class Correlator {
     std::vector<uint32_t> residences;
   };
   using MinuteAggs = absl::flat_hash_map<uint32_t, LatencyAggregate>;
+  struct DirtyMinute {
+    absl::InlinedVector<uint32_t, 2> nodes;  // whose late data touched it
+    absl::Time since = absl::InfinitePast();  // the last time it was touched
+    bool recorded = false;                     // handed out in SealedMinutes::dirty
+  };
 
   uint32_t NodeIndex(const std::string& name);
   uint32_t KeyId(AggKind kind, std::string key);
   const PathKeys& KeysFor(const std::vector<Sighting>& trajectory);
   void Close(uint64_t hash, Group* group);
+  // Marks the minutes overlapping [from_ns, to_ns] dirty, touched by `node`
+  // (kNoNode: by an early close).
+  void MarkDirty(uint64_t from_ns, uint64_t to_ns, uint32_t node, absl::Time now);
+  bool ReadyToReseal(int64_t minute, const DirtyMinute& d, absl::Time now) const;
   void Count(const std::vector<Sighting>& trajectory, uint64_t hash);
   uint64_t NodeWatermark(const NodeState& n) const;
   uint64_t LaggardBound(absl::Time now) const;
@@ -134,6 +171,9 @@ class Correlator {
   const uint64_t slack_ns_;
   int64_t sealed_end_minute_;
   bool replaying_ = false;
+  // Every group whose deadline is at or before this was closed: an
+  // observation at or before it may belong to a packet already counted.
+  uint64_t closed_through_ns_;
 
   std::vector<NodeState> nodes_;
   absl::flat_hash_map<std::string, uint32_t> node_index_;
@@ -149,6 +189,7 @@ class Correlator {
   absl::flat_hash_map<std::string, uint32_t> key_ids_;  // kind byte + key text
   absl::flat_hash_map<std::string, PathKeys> path_keys_;  // packed node indexes
   std::map<int64_t, MinuteAggs> unsealed_;
+  std::map<int64_t, DirtyMinute> dirty_;
 
   std::vector<Sighting> scratch_;
   std::vector<std::vector<Sighting>> split_;

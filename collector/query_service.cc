@@ -139,6 +139,13 @@ grpc::Status QueryService::ListNodes(grpc::ServerContext*, const v1::ListNodesRe
     n->set_duplicate_batches(r.duplicates);
     n->set_late_observations(r.late);
   }
+  absl::StatusOr<QueryStore::CorrelationRow> correlation = db_.Correlation();
+  if (!correlation.ok()) return ToGrpcStatus(correlation.status());
+  v1::Correlation* c = response->mutable_correlation();
+  *c->mutable_sealed_end() =
+      TimeUtil::NanosecondsToTimestamp(correlation->sealed_end_minute * kNsPerMinute);
+  c->set_resealed_minutes(static_cast<uint64_t>(correlation->resealed_minutes));
+  c->set_minutes_to_reseal(worker_->MinutesToReseal());
   return grpc::Status::OK;
 }
 

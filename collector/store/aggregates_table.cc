@@ -50,6 +50,17 @@ absl::Status MergeMinuteRows(Db* db, const std::vector<MinuteRows>& minutes) {
   return absl::OkStatus();
 }
 
+absl::Status ReplaceMinuteRows(Db* db, const MinuteRows& minute) {
+  Stmt del(db, "DELETE FROM aggregates WHERE kind = ? AND minute = ?");
+  for (AggKind kind : kAllAggKinds) {
+    if (absl::Status s = del.Bind(1, static_cast<int>(kind)).Bind(2, minute.minute).Run();
+        !s.ok()) {
+      return s;
+    }
+  }
+  return MergeMinuteRows(db, {minute});
+}
+
 absl::Status ForEachAggregate(Db* db, AggKind kind, const std::string* key, int64_t from_minute,
                               int64_t to_minute,
                               const std::function<void(const std::string&,

@@ -21,6 +21,9 @@ namespace hoplat {
 // after a failed commit must neither lose nor double rows).
 absl::Status MergeMinuteRows(Db* db, const std::vector<MinuteRows>& minutes);
 
+// Replaces every row of one minute (all kinds) by these.
+absl::Status ReplaceMinuteRows(Db* db, const MinuteRows& minute);
+
 // Calls fn for every row of `kind` with minute in [from_minute, to_minute)
 // (and key == *key when key is not null).
 absl::Status ForEachAggregate(Db* db, AggKind kind, const std::string* key, int64_t from_minute,

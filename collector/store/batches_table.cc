@@ -100,6 +100,27 @@ absl::Status ForEachBatchSince(
   return status;
 }
 
+absl::Status ForEachBatchOverlapping(
+    Db* db, int64_t from_ns, int64_t to_ns,
+    const std::function<void(const std::string& node, std::vector<Observation>)>& fn) {
+  // batches_by_time narrows to batches ending at or after from_ns; the
+  // newest ones are then skipped by their min arrival without decoding.
+  Stmt s(db,
+         "SELECT n.name, b.data FROM batches b JOIN nodes n ON n.id = b.node "
+         "WHERE b.max_arrival_ns >= ?1 AND b.min_arrival_ns < ?2");
+  s.Bind(1, from_ns).Bind(2, to_ns);
+  absl::Status status;
+  while (s.Step(&status)) {
+    std::vector<Observation> obs;
+    if (absl::Status d = DecodeObservations(s.Blob(1), &obs); !d.ok()) {
+      s.Reset();
+      return d;
+    }
+    fn(std::string(s.Text(0)), std::move(obs));
+  }
+  return status;
+}
+
 BatchReader::BatchReader(Db* db)
     : select_(db,
               "SELECT n.name, b.data FROM batches b JOIN nodes n ON n.id = b.node "

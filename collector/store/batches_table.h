@@ -52,6 +52,12 @@ absl::Status ForEachBatchSince(
     Db* db, int64_t from_ns,
     const std::function<void(const std::string& node, std::vector<Observation>)>& fn);
 
+// Every batch holding an arrival in [from_ns, to_ns) (by its min and max
+// arrival), with its node's name (correlating a minute again).
+absl::Status ForEachBatchOverlapping(
+    Db* db, int64_t from_ns, int64_t to_ns,
+    const std::function<void(const std::string& node, std::vector<Observation>)>& fn);
+
 // Reads batches by id (TracePacket).
 class BatchReader {
  public:

@@ -26,4 +26,9 @@ absl::Status RaiseMeta(Db* db, absl::string_view key, int64_t value) {
   return s.Bind(1, value).Bind(2, key).Run();
 }
 
+absl::Status AddToMeta(Db* db, absl::string_view key, int64_t delta) {
+  Stmt s(db, "UPDATE meta SET value = value + ? WHERE key = ?");
+  return s.Bind(1, delta).Bind(2, key).Run();
+}
+
 }  // namespace hoplat

@@ -48,6 +48,20 @@ absl::StatusOr<std::vector<NodeRow>> QueryStore::Nodes() {
   return ReadNodes(lease.get());
 }
 
+absl::StatusOr<QueryStore::CorrelationRow> QueryStore::Correlation() {
+  absl::StatusOr<std::unique_ptr<Db>> db = Acquire();
+  if (!db.ok()) return db.status();
+  Lease lease(this, std::move(*db));
+  CorrelationRow row;
+  absl::StatusOr<int64_t> sealed = ReadMeta(lease.get(), kSealedEndMinute);
+  if (!sealed.ok()) return sealed.status();
+  absl::StatusOr<int64_t> resealed = ReadMeta(lease.get(), kResealedMinutes);
+  if (!resealed.ok()) return resealed.status();
+  row.sealed_end_minute = *sealed;
+  row.resealed_minutes = *resealed;
+  return row;
+}
+
 absl::StatusOr<int64_t> QueryStore::SealedAggregates(
     AggKind kind, const std::string* key, int64_t from_minute, int64_t to_minute,
     const std::function<void(const std::string&, const LatencyAggregate&)>& fn) {

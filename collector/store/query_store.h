@@ -32,6 +32,12 @@ class QueryStore {
 
   absl::StatusOr<std::vector<NodeRow>> Nodes();
 
+  struct CorrelationRow {
+    int64_t sealed_end_minute = 0;
+    int64_t resealed_minutes = 0;
+  };
+  absl::StatusOr<CorrelationRow> Correlation();
+
   // Calls fn for every sealed aggregate row of `kind` with minute in
   // [from, to) (and key == *key if key is non-null), all in one snapshot, and
   // returns the sealed end minute of that snapshot.

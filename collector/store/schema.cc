@@ -15,7 +15,8 @@ namespace {
 // hash_index: sorted (hash, batch id) blocks, one per hash bucket per flush,
 //   written in bulk by the writer (collector/hash_index.h).
 // aggregates: one row per (kind, key, minute) of sealed minutes.
-// meta: sealed_end_minute, indexed_through_batch.
+// meta: sealed_end_minute, indexed_through_batch, resealed_minutes.
+// dirty_minutes: sealed minutes whose rows wait to be correlated again.
 constexpr const char* kMigrations[] = {
     R"sql(
 CREATE TABLE meta(
@@ -81,6 +82,14 @@ UPDATE nodes SET last_packet_ns =
     R"sql(
 ALTER TABLE batches ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE nodes ADD COLUMN conflicting_batches INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 4: sealed minutes to correlate again from the stored observations (data
+    // came for them after they were sealed), and how many were.
+    R"sql(
+CREATE TABLE dirty_minutes(
+  minute INTEGER PRIMARY KEY
+) WITHOUT ROWID;
+INSERT INTO meta(key, value) VALUES ('resealed_minutes', 0);
 )sql",
 };
 

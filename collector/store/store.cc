@@ -10,11 +10,13 @@
 #include "absl/status/statusor.h"
 #include "collector/store/aggregates_table.h"
 #include "collector/store/batches_table.h"
+#include "collector/store/dirty_minutes_table.h"
 #include "collector/store/hash_index_table.h"
 #include "collector/store/meta_table.h"
 #include "collector/store/nodes_table.h"
 #include "collector/store/retention.h"
 #include "collector/store/schema.h"
+#include "collector/minute_recorrelator.h"
 #include "common/fail_point.h"
 #include "common/log.h"
 
@@ -61,6 +63,10 @@ absl::Status Store::Init() {
   absl::StatusOr<int64_t> sealed = ReadMeta(db_.get(), kSealedEndMinute);
   if (!sealed.ok()) return sealed.status();
   sealed_end_minute_at_open_ = *sealed;
+  sealed_end_minute_ = *sealed;
+  absl::StatusOr<std::vector<int64_t>> dirty = DirtyMinutes(db_.get());
+  if (!dirty.ok()) return dirty.status();
+  dirty_at_open_ = *std::move(dirty);
 
   // Batches committed after the last hash index flush: put them back in the
   // in-memory part of the index.
@@ -179,12 +185,71 @@ absl::Status Store::RunInTransaction(const std::function<absl::Status()>& body) 
   return s;
 }
 
+// One transaction, so that a seal retried after a failure neither loses
+// nor doubles anything: new rows, durable dirty marks, late counts, the
+// sealed end, then the minutes correlated again.
 absl::Status Store::ApplySeal(const SealedMinutes& seal) {
-  return RunInTransaction([&]() -> absl::Status {
+  absl::Status status = RunInTransaction([&]() -> absl::Status {
     if (absl::Status s = MergeMinuteRows(db_.get(), seal.minutes); !s.ok()) return s;
+    if (absl::Status s = MarkMinutesDirty(db_.get(), seal.dirty); !s.ok()) return s;
     if (absl::Status s = AddLateObservations(db_.get(), seal.late); !s.ok()) return s;
-    return RaiseMeta(db_.get(), kSealedEndMinute, seal.sealed_end_minute);
+    if (absl::Status s = RaiseMeta(db_.get(), kSealedEndMinute, seal.sealed_end_minute);
+        !s.ok()) {
+      return s;
+    }
+    for (int64_t minute : seal.reseal) {
+      if (absl::Status s = Reseal(minute); !s.ok()) return s;
+    }
+    return absl::OkStatus();
   });
+  if (status.ok()) sealed_end_minute_ = std::max(sealed_end_minute_, seal.sealed_end_minute);
+  return status;
+}
+
+// Inside ApplySeal's transaction, on the writer's connection: every batch
+// committed so far is seen, and one committed later that touches the minute
+// marks it again (SealedMinutesTouched) for the next pass.
+absl::Status Store::Reseal(int64_t minute) {
+  MinuteRecorrelator recorrelate(minute, options_.window);
+  const absl::Time raw_cutoff = options_.clock() - options_.retention;
+  if (absl::FromUnixNanos(static_cast<int64_t>(recorrelate.from_ns())) < raw_cutoff) {
+    // Its raw observations are (partly) gone: what was sealed stays.
+    Logf("minute %d not correlated again: its observations are past --retention", minute);
+    return ClearDirtyMinute(db_.get(), minute);
+  }
+  if (absl::Status s = ForEachBatchOverlapping(
+          db_.get(), static_cast<int64_t>(recorrelate.from_ns()),
+          static_cast<int64_t>(recorrelate.to_ns()),
+          [&](const std::string& node, std::vector<Observation> obs) {
+            recorrelate.Add(node, obs);
+          });
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ReplaceMinuteRows(db_.get(), recorrelate.Finish()); !s.ok()) return s;
+  if (absl::Status s = ClearDirtyMinute(db_.get(), minute); !s.ok()) return s;
+  return AddToMeta(db_.get(), kResealedMinutes, 1);
+}
+
+std::vector<int64_t> Store::SealedMinutesTouched(const BatchJob& job) const {
+  std::vector<int64_t> minutes;
+  const uint64_t window_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(options_.window));
+  const uint64_t sealed_end_ns = static_cast<uint64_t>(sealed_end_minute_) * kNsPerMinute;
+  if (sealed_end_minute_ <= 0 || job.min_arrival_ns >= sealed_end_ns + window_ns) return minutes;
+  for (const Observation& o : job.observations) {
+    if (o.arrival_ns >= sealed_end_ns + window_ns) continue;
+    const int64_t first = static_cast<int64_t>((o.arrival_ns > window_ns ? o.arrival_ns - window_ns
+                                                                          : 0) /
+                                               kNsPerMinute);
+    const int64_t last = std::min(static_cast<int64_t>((o.arrival_ns + window_ns) / kNsPerMinute),
+                                  sealed_end_minute_ - 1);
+    for (int64_t m = first; m <= last; ++m) {
+      if (minutes.empty() || minutes.back() != m) minutes.push_back(m);
+    }
+  }
+  std::sort(minutes.begin(), minutes.end());
+  minutes.erase(std::unique(minutes.begin(), minutes.end()), minutes.end());
+  return minutes;
 }
 
 void Store::ApplyPendingSeals() {
@@ -252,6 +317,13 @@ void Store::CommitBatches(std::vector<BatchJob>* jobs) {
                            : nodes.Count(j.node_id, j.seq, j.observations.size(), j.max_arrival_ns,
                                          /*duplicate=*/outcome->id == 0, ToNs(options_.clock()));
       if (!s.ok()) return s;
+      // Data for sealed minutes: marked with the data itself, so that a crash
+      // before correlation sees it cannot lose the mark.
+      if (outcome->id != 0) {
+        if (absl::Status s = MarkMinutesDirty(db_.get(), SealedMinutesTouched(j)); !s.ok()) {
+          return s;
+        }
+      }
     }
     return absl::OkStatus();
   });

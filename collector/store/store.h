@@ -35,6 +35,8 @@ struct StoreOptions {
   size_t index_flush_entries = 4'000'000;
   absl::Duration index_flush_interval = absl::Seconds(60);
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // The correlation window: data this close to a sealed minute may change it.
+  absl::Duration window = absl::Seconds(1);
 };
 
 // A batch on its way to the database. `done` runs on the writer thread once
@@ -67,6 +69,8 @@ class Store {
   absl::Status Replay(absl::Duration window,
                       const std::function<void(const std::string&, std::vector<Observation>)>& fn);
   int64_t sealed_end_minute() const { return sealed_end_minute_at_open_; }
+  // Sealed minutes marked to be correlated again, as found at Open().
+  const std::vector<int64_t>& dirty_minutes_at_open() const { return dirty_at_open_; }
 
   // Starts the writer. on_commit receives committed, non-duplicate batches
   // (the correlation worker); it runs on the writer thread, before their
@@ -107,6 +111,9 @@ class Store {
   void CommitBatches(std::vector<BatchJob>* jobs);
   absl::Status RunInTransaction(const std::function<absl::Status()>& body);
   absl::Status ApplySeal(const SealedMinutes& seal);
+  absl::Status Reseal(int64_t minute);
+  // The sealed minutes a newly stored batch may change.
+  std::vector<int64_t> SealedMinutesTouched(const BatchJob& job) const;
   void ApplyPendingSeals();
   absl::Status FlushIndex();
   void Housekeeping(bool force_index);
@@ -117,6 +124,7 @@ class Store {
   const std::optional<uint64_t> exit_before_commit_seq_;  // a fail point (tests)
   std::unique_ptr<Db> db_;
   int64_t sealed_end_minute_at_open_ = 0;
+  std::vector<int64_t> dirty_at_open_;
   HashIndexBuffer index_;
   std::function<void(const std::string&, std::vector<Observation>)> on_commit_;
 
@@ -131,6 +139,7 @@ class Store {
     std::function<void()> on_committed;
   };
   std::deque<PendingSeal> pending_seals_;  // retried until they commit
+  int64_t sealed_end_minute_ = 0;          // as committed
   absl::Time last_index_flush_;
   absl::Time last_retention_;
   std::thread writer_;

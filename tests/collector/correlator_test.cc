@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <set>
 
 #include "gtest/gtest.h"
 #include "tests/collector/test_util.h"
@@ -39,6 +40,8 @@ class CorrelatorTest : public ::testing::Test {
       for (const auto& [key, agg] : m.rows) rows_[key].Merge(agg);
     }
     for (const auto& [node, n] : s.late) late_[node] += n;
+    dirty_.insert(s.dirty.begin(), s.dirty.end());
+    reseal_.insert(reseal_.end(), s.reseal.begin(), s.reseal.end());
   }
   void Advance(absl::Duration d = absl::ZeroDuration()) {
     now_ += d;
@@ -53,6 +56,8 @@ class CorrelatorTest : public ::testing::Test {
   absl::Time now_ = kWall0;
   Rows rows_;
   std::map<std::string, uint64_t> late_;
+  std::set<int64_t> dirty_;     // handed out in SealedMinutes::dirty
+  std::vector<int64_t> reseal_;  // in SealedMinutes::reseal, in order
 };
 
 // 1000 packets r1 -> r2 -> r3, 1 ms apart, with fixed residences and hops.
@@ -273,8 +278,9 @@ TEST_F(CorrelatorTest, IdleNodeStopsHoldingCorrelation) {
   EXPECT_EQ(Row(AggKind::kPath, "r1>r2").latency.count(), 10u);
 }
 
-TEST_F(CorrelatorTest, DataForASealedMinuteIsCountedLateNotAggregated) {
-  std::vector<Crossing> packets = FixedPackets(10);
+TEST_F(CorrelatorTest, DataForASealedMinuteIsCountedLateAndReopensIt) {
+  // 10 s into the minute: a window from either neighbour.
+  std::vector<Crossing> packets = FixedPackets(10, kT0 + 10'000'000'000ULL);
   Feed(0, packets);
   Feed(1, packets);
   // Time moves on: minute kMinute0 is sealed without r3.
@@ -283,11 +289,61 @@ TEST_F(CorrelatorTest, DataForASealedMinuteIsCountedLateNotAggregated) {
   Feed(1, next);
   Advance(absl::Seconds(1));
   EXPECT_GT(correlator_.sealed_end_minute(), kMinute0);
+  EXPECT_TRUE(dirty_.empty());
   Feed(2, packets);  // late
-  SealEverything();
+  Advance();
   EXPECT_EQ(late_["r3"], 10u);
+  EXPECT_EQ(dirty_, std::set<int64_t>{kMinute0}) << "marked for the store at once";
+  EXPECT_TRUE(reseal_.empty()) << "r3 is live and has not moved past the minute yet";
+  EXPECT_EQ(correlator_.dirty_minutes(), 1u);
+  // Not in memory: the minute's trajectories are counted again from the
+  // stored rows (MinuteRecorrelator), never twice here.
+  EXPECT_EQ(correlator_.pending_observations(), 0u);
+  // r3 catches up (its spool drained): now the minute is correlated again.
+  Feed(2, next);
+  Advance();
+  EXPECT_EQ(reseal_, std::vector<int64_t>{kMinute0});
+  EXPECT_EQ(correlator_.dirty_minutes(), 0u);
+  SealEverything();
+  EXPECT_EQ(reseal_.size(), 1u) << "once";
   EXPECT_EQ(Row(AggKind::kPath, "r1>r2").latency.count(), 15u);
   EXPECT_EQ(rows_.count({AggKind::kPath, "r1>r2>r3"}), 0u);
+}
+
+TEST_F(CorrelatorTest, DataForPacketsAlreadyCorrelatedIsNotCountedTwice) {
+  // r3 went away longer than the idle timeout: r1 and r2's packets were
+  // correlated without it. Its spooled data for them, arriving before the
+  // minute is sealed, must not make second (single-node) trajectories.
+  std::vector<Crossing> packets = FixedPackets(10, kT0 + 10'000'000'000ULL);
+  correlator_.Add("r3", {Cross(TestHash(5000), kT0, {1}, {}).per_router[0]}, now_);  // r3 was there
+  Feed(0, packets);
+  Feed(1, packets);
+  Advance(options_.idle_timeout);
+  EXPECT_EQ(correlator_.pending_observations(), 0u);
+  EXPECT_LE(correlator_.sealed_end_minute(), kMinute0) << "r3 still holds sealing";
+  Feed(2, packets);
+  Advance();
+  EXPECT_EQ(correlator_.pending_observations(), 0u);
+  EXPECT_TRUE(late_.empty()) << "no sealed minute was reached";
+  EXPECT_EQ(correlator_.dirty_minutes(), 1u);
+  SealEverything();
+  EXPECT_EQ(Row(AggKind::kSingleNode, "r3").packets, 1u) << "its own packet only";
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2").latency.count(), 10u)
+      << "sealed as memory had it; the store replaces it";
+  EXPECT_EQ(dirty_.count(kMinute0), 1u);
+  EXPECT_EQ(std::count(reseal_.begin(), reseal_.end(), kMinute0), 1);
+}
+
+TEST_F(CorrelatorTest, DirtyMinutesFromTheStoreAreResealedAfterReplay) {
+  Correlator c(options_, kMinute0 + 5);
+  c.AddDirtyMinute(kMinute0 + 2);
+  c.AddDirtyMinute(kMinute0 + 3);
+  c.BeginReplay();
+  EXPECT_TRUE(c.Advance(now_).reseal.empty()) << "not while replaying";
+  c.EndReplay(now_);
+  const SealedMinutes s = c.Advance(now_);
+  EXPECT_EQ(s.reseal, (std::vector<int64_t>{kMinute0 + 2, kMinute0 + 3}));
+  EXPECT_TRUE(s.dirty.empty()) << "the store has them already";
 }
 
 TEST_F(CorrelatorTest, MinutesSealInOrderAndOnlyOnce) {
@@ -360,6 +416,12 @@ TEST(CorrelatorMemoryTest, PendingObservationsStayBounded) {
     EXPECT_LE(c.pending_observations(), 1000u);
   }
   EXPECT_GT(c.forced_closes(), 0u);
+  // What was closed early is correlated again from the stored rows once sealed.
+  EXPECT_GT(c.dirty_minutes(), 0u);
+  const SealedMinutes s = c.Advance(kWall0 + options.seal_timeout + absl::Seconds(1));
+  // (and the minute before: a sighting still to come may start the packet there)
+  EXPECT_EQ(s.dirty, (std::vector<int64_t>{kMinute0 - 1, kMinute0}));
+  EXPECT_EQ(s.reseal, s.dirty);
 }
 
 }  // namespace

@@ -26,7 +26,9 @@ TEST(SchemaTest, AVersionOneDatabaseIsMigratedWithWhatItHolds) {
   // Make it a version 1 database with two batches of r1 and none of r2.
   ASSERT_TRUE((*db)->Exec("ALTER TABLE nodes DROP COLUMN last_packet_ns;"
                           "ALTER TABLE nodes DROP COLUMN conflicting_batches;"
-                          "ALTER TABLE batches DROP COLUMN digest; PRAGMA user_version = 1;"
+                          "ALTER TABLE batches DROP COLUMN digest; DROP TABLE dirty_minutes;"
+                          "DELETE FROM meta WHERE key = 'resealed_minutes';"
+                          "PRAGMA user_version = 1;"
                           "INSERT INTO nodes(id, name, first_seen_ns, last_seen_ns) VALUES "
                           "(1, 'r1', 0, 0), (2, 'r2', 0, 0);"
                           "INSERT INTO batches(node, seq, count, min_arrival_ns, max_arrival_ns, "
@@ -40,6 +42,9 @@ TEST(SchemaTest, AVersionOneDatabaseIsMigratedWithWhatItHolds) {
   // duplicate, as before), and no node has had a conflict.
   EXPECT_EQ(Value(db->get(), "SELECT count(*) FROM batches WHERE digest = 0"), 2);
   EXPECT_EQ(Value(db->get(), "SELECT sum(conflicting_batches) FROM nodes"), 0);
+  // Version 4: nothing waits to be correlated again, nothing was.
+  EXPECT_EQ(Value(db->get(), "SELECT count(*) FROM dirty_minutes"), 0);
+  EXPECT_EQ(Value(db->get(), "SELECT value FROM meta WHERE key = 'resealed_minutes'"), 0);
 }
 
 TEST(SchemaTest, ADatabaseFromANewerCollectorIsRefused) {

@@ -1,0 +1,49 @@
+#include "collector/minute_recorrelator.h"
+
+#include <limits>
+
+namespace hoplat {
+namespace {
+
+CorrelatorOptions OptionsFor(absl::Duration window) {
+  CorrelatorOptions o;
+  o.window = window;
+  // Everything is held until Finish(): nothing closes early.
+  o.max_pending_observations = std::numeric_limits<size_t>::max();
+  return o;
+}
+
+uint64_t WindowNs(absl::Duration window) {
+  return static_cast<uint64_t>(absl::ToInt64Nanoseconds(window));
+}
+
+}  // namespace
+
+MinuteRecorrelator::MinuteRecorrelator(int64_t minute, absl::Duration window)
+    : minute_(minute),
+      from_ns_(static_cast<uint64_t>(minute) * kNsPerMinute > WindowNs(window)
+                   ? static_cast<uint64_t>(minute) * kNsPerMinute - WindowNs(window)
+                   : 0),
+      to_ns_(static_cast<uint64_t>(minute + 1) * kNsPerMinute + WindowNs(window)),
+      // Sealed up to the minute, in replay mode: sightings from a window
+      // before it decide how a packet on the boundary splits, and
+      // trajectories that start before it are not counted here.
+      correlator_(OptionsFor(window), minute) {
+  correlator_.BeginReplay();
+}
+
+void MinuteRecorrelator::Add(const std::string& node, absl::Span<const Observation> observations) {
+  scratch_.clear();
+  for (const Observation& o : observations) {
+    if (o.arrival_ns >= from_ns_ && o.arrival_ns < to_ns_) scratch_.push_back(o);
+  }
+  // Replay mode ignores the clock.
+  if (!scratch_.empty()) correlator_.Add(node, scratch_, absl::UnixEpoch());
+}
+
+MinuteRows MinuteRecorrelator::Finish() {
+  correlator_.CloseAll();
+  return correlator_.TakeMinute(minute_);
+}
+
+}  // namespace hoplat

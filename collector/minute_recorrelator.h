@@ -1,0 +1,42 @@
+#ifndef HOPLAT_COLLECTOR_MINUTE_RECORRELATOR_H_
+#define HOPLAT_COLLECTOR_MINUTE_RECORRELATOR_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "collector/correlator.h"
+#include "common/observation.h"
+
+namespace hoplat {
+
+// Correlates one minute again from stored observations, as an
+// uninterrupted run would have: every trajectory whose first sighting is in
+// the minute, with every sighting of it, from every node. Fed the stored
+// observations with arrivals in [from_ns(), to_ns()) (a window either side
+// of the minute), in any order and from any number of batches; holds them
+// all until Finish(), so memory is one minute of data.
+class MinuteRecorrelator {
+ public:
+  MinuteRecorrelator(int64_t minute, absl::Duration window);
+
+  uint64_t from_ns() const { return from_ns_; }
+  uint64_t to_ns() const { return to_ns_; }
+
+  // Observations outside [from_ns(), to_ns()) are ignored.
+  void Add(const std::string& node, absl::Span<const Observation> observations);
+  // The minute's rows (every kind), to replace what was stored for it.
+  MinuteRows Finish();
+
+ private:
+  const int64_t minute_;
+  const uint64_t from_ns_;
+  const uint64_t to_ns_;
+  Correlator correlator_;
+  std::vector<Observation> scratch_;
+};
+
+}  // namespace hoplat
+
+#endif  // HOPLAT_COLLECTOR_MINUTE_RECORRELATOR_H_

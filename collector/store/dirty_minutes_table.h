@@ -1,0 +1,24 @@
+#ifndef HOPLAT_COLLECTOR_STORE_DIRTY_MINUTES_TABLE_H_
+#define HOPLAT_COLLECTOR_STORE_DIRTY_MINUTES_TABLE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "collector/store/sqlite.h"
+
+namespace hoplat {
+
+// The `dirty_minutes` table: sealed minutes that data reached after they
+// were sealed, waiting to be correlated again from the stored observations.
+// Written in the transaction that stores such data, so a restart never
+// forgets one; cleared in the transaction that replaces the minute's rows.
+
+absl::Status MarkMinutesDirty(Db* db, const std::vector<int64_t>& minutes);
+absl::Status ClearDirtyMinute(Db* db, int64_t minute);
+absl::StatusOr<std::vector<int64_t>> DirtyMinutes(Db* db);
+
+}  // namespace hoplat
+
+#endif  // HOPLAT_COLLECTOR_STORE_DIRTY_MINUTES_TABLE_H_
