@@ -30,9 +30,11 @@ ABSL_FLAG(absl::Duration, reorder_slack, absl::Milliseconds(500),
 ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(10),
           "A node that sends nothing for this long stops holding back correlation.");
 ABSL_FLAG(absl::Duration, seal_timeout, absl::Minutes(5),
-          "A node that sends nothing for this long stops holding back sealing of minutes.");
+          "A node that sends nothing for this long, or whose data runs this far behind the "
+          "others', stops holding back sealing of minutes; its later data re-opens them.");
 ABSL_FLAG(uint64_t, max_pending_observations, 4'000'000,
-          "Memory bound of correlation: past this, the oldest packets are correlated early.");
+          "Memory bound of correlation: past this, the oldest packets are correlated early "
+          "(and their minutes again from the stored rows once sealed).");
 ABSL_FLAG(uint64_t, max_db_bytes, 0,
           "Largest size of the database file (0: no limit). Past it, batches are refused "
           "with RESOURCE_EXHAUSTED until retention frees space.");

@@ -116,6 +116,12 @@ int Nodes(v1::Query::Stub* q) {
            absl::StrCat(n.agent().spool_dropped_observations())});
   }
   std::cout << t.Render();
+  // Late data re-opens sealed minutes; say how much of that is pending.
+  const v1::Correlation& c = r.correlation();
+  if (c.resealed_minutes() > 0 || c.minutes_to_reseal() > 0) {
+    std::cout << "minutes correlated again after late data: " << c.resealed_minutes()
+              << ", waiting: " << c.minutes_to_reseal() << "\n";
+  }
   return 0;
 }
 
