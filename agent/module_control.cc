@@ -45,6 +45,8 @@ int ParseCounters(nl_msg* msg, void* arg) {
   out->set_unmatched(get(HOPLAT_A_UNMATCHED));
   out->set_filtered_by_paths(get(HOPLAT_A_FILTERED));
   out->set_discarded_at_close(get(HOPLAT_A_CLOSE_DISCARDS));
+  out->set_stash_full(get(HOPLAT_A_STASH_FULL));
+  out->set_in_stash(get(HOPLAT_A_IN_STASH));
   return NL_OK;
 }
 

@@ -15,14 +15,6 @@
 
 #include "hoplat.h"
 
-#define COUNT(hn, field)                                          \
-	do {                                                      \
-		struct hoplat_stats *s = this_cpu_ptr((hn)->stats); \
-		u64_stats_update_begin(&s->syncp);                \
-		u64_stats_inc(&s->field);                         \
-		u64_stats_update_end(&s->syncp);                  \
-	} while (0)
-
 static const void *skb_read(const void *ctx, u32 offset, u32 len, void *buf)
 {
 	const struct sk_buff *skb = ctx;
@@ -46,23 +38,23 @@ static unsigned int hoplat_arrival_hook(void *priv, struct sk_buff *skb,
 	u32 gso_size;
 
 	local_bh_disable();
-	/* Whatever a dropped packet left at this address is not ours. */
-	if (hoplat_stash_forget(skb))
-		COUNT(hn, unmatched);
+	/* Whatever a dropped packet left at this address is not ours (it is
+	 * counted in its own namespace). */
+	hoplat_stash_forget(skb);
 	if (!cfg || !cfg->enabled || !(cfg->paths & family_bit(state)) ||
 	    (local_out && !(cfg->paths & HOPLAT_PATH_LOCAL_OUT)))
 		goto out;
-	COUNT(hn, seen);
+	HOPLAT_COUNT(hn, seen);
 	/* A GRO/GSO aggregate hashes like its first segment (see hash-fields.md). */
 	gso_size = skb_is_gso(skb) ? skb_shinfo(skb)->gso_size : 0;
 	if (hoplat_hash_packet(&cfg->key, state->pf == NFPROTO_IPV6, skb_read, skb,
 			       skb->len - skb_network_offset(skb), gso_size, &info)) {
-		COUNT(hn, parse_errors);
+		HOPLAT_COUNT(hn, parse_errors);
 		goto out;
 	}
 	if (!hoplat_sampled(info.hash, cfg->sample_one_in))
 		goto out;
-	COUNT(hn, sampled);
+	HOPLAT_COUNT(hn, sampled);
 	a.hash = info.hash;
 	a.arrival_mono = ktime_get_ns();
 	a.arrival_real = ktime_get_real_ns();
@@ -71,8 +63,7 @@ static unsigned int hoplat_arrival_hook(void *priv, struct sk_buff *skb,
 	a.flags = info.flags;
 	a.gso_segs = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
 	a.local_out = local_out;
-	if (hoplat_stash_put(state->net, skb, &a))
-		COUNT(hn, unmatched);
+	hoplat_stash_put(state->net, skb, &a);
 out:
 	local_bh_enable();
 	return NF_ACCEPT;
@@ -87,22 +78,19 @@ static unsigned int hoplat_exit_hook(void *priv, struct sk_buff *skb,
 	struct hoplat_rings *rings;
 	struct hoplat_record rec;
 	struct hoplat_stashed_arrival a;
-	bool stale, wake = false;
+	bool wake = false;
 	u64 now_mono;
 	u32 path;
 
 	local_bh_disable();
 	now_mono = ktime_get_ns();
-	if (!hoplat_stash_take(state->net, skb, now_mono, !local_in, &a, &stale)) {
-		if (stale)
-			COUNT(hn, unmatched);
+	if (!hoplat_stash_take(state->net, skb, now_mono, !local_in, &a))
 		goto out;
-	}
 	path = a.local_out ? HOPLAT_PATH_LOCAL_OUT : local_in ? HOPLAT_PATH_LOCAL_IN :
 								HOPLAT_PATH_FORWARD;
 	if (!cfg || !cfg->enabled || !(cfg->paths & path)) {
 		/* Sampled at arrival, but this path is not recorded (--paths). */
-		COUNT(hn, filtered);
+		HOPLAT_COUNT(hn, filtered);
 		goto out;
 	}
 
@@ -123,9 +111,9 @@ static unsigned int hoplat_exit_hook(void *priv, struct sk_buff *skb,
 
 	rings = rcu_dereference(hn->rings);
 	if (!rings)
-		COUNT(hn, no_reader);
+		HOPLAT_COUNT(hn, no_reader);
 	else if (!hoplat_rings_push(rings, &rec, &wake))
-		COUNT(hn, ring_drops);
+		HOPLAT_COUNT(hn, ring_drops);
 out:
 	local_bh_enable();
 	if (wake)

@@ -5,6 +5,7 @@
 
 #include <linux/mutex.h>
 #include <linux/netfilter.h>
+#include <linux/percpu.h>
 #include <linux/timer.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/wait.h>
@@ -32,12 +33,23 @@ struct hoplat_stats {
 	u64_stats_t parse_errors;
 	u64_stats_t unmatched;
 	u64_stats_t filtered;
+	u64_stats_t stash_full;
 	struct u64_stats_sync syncp;
 };
 
+/* One event in a namespace's counters; BH disabled (the counters are per CPU). */
+#define HOPLAT_COUNT(hn, field)                                   \
+	do {                                                      \
+		struct hoplat_stats *s = this_cpu_ptr((hn)->stats); \
+		u64_stats_update_begin(&s->syncp);                \
+		u64_stats_inc(&s->field);                         \
+		u64_stats_update_end(&s->syncp);                  \
+	} while (0)
+
 struct hoplat_counters {
 	u64 seen, sampled, ring_drops, no_reader, parse_errors, unmatched, records_read;
-	u64 filtered, close_discards;
+	u64 filtered, close_discards, stash_full;
+	u64 in_stash;	/* a gauge: waiting between the hooks at the time of reading */
 };
 
 struct hoplat_rings;
@@ -56,6 +68,8 @@ struct hoplat_net {
 	wait_queue_head_t wait;
 	struct timer_list flush_timer;
 	bool flushing;	/* the flush timer re-arms itself while set */
+	/* Set at namespace exit, once its hooks are gone: the stash purges its entries. */
+	bool dying;
 };
 
 /* netns.c: per-namespace state, its set-up and tear-down, its counters */
@@ -90,14 +104,21 @@ struct hoplat_stashed_arrival {
 };
 int hoplat_stash_init(void);
 void hoplat_stash_exit(void);
-/* All with BH disabled. put and forget return true if they dropped an
- * unmatched arrival; take looks in the shared table too if the packet may
- * have been sent by this host (POST_ROUTING). */
-bool hoplat_stash_forget(const struct sk_buff *skb);
-bool hoplat_stash_put(const struct net *net, const struct sk_buff *skb,
+/*
+ * The hooks call these with BH disabled. An entry they drop without its
+ * exit is counted in the namespace it was sampled in (unmatched, or
+ * stash_full), whichever namespace drops it. take looks in the shared table
+ * too if the packet may have been sent by this host (POST_ROUTING).
+ */
+void hoplat_stash_forget(const struct sk_buff *skb);
+void hoplat_stash_put(const struct net *net, const struct sk_buff *skb,
 		      const struct hoplat_stashed_arrival *a);
 bool hoplat_stash_take(const struct net *net, const struct sk_buff *skb, u64 now_mono,
-		       bool maybe_local_out, struct hoplat_stashed_arrival *out, bool *stale);
+		       bool maybe_local_out, struct hoplat_stashed_arrival *out);
+/* Process context: this namespace's entries, waiting and too old to match. */
+void hoplat_stash_count(const struct net *net, u64 *waiting, u64 *stale);
+/* Process context: drops the entries of every namespace marked dying. */
+void hoplat_stash_purge(void);
 
 /* ring.c: per-CPU single-producer single-consumer record rings */
 extern unsigned int hoplat_ring_records;	/* module parameter ring_records */

@@ -3,6 +3,14 @@
  * Per-namespace state (net_generic): set up in every network namespace,
  * present and future, with its configuration, counters, /proc/net/hoplat
  * and hooks; torn down with the namespace. Also the counters' sum.
+ *
+ * Tear-down comes in three steps, because the stash's entries refer to
+ * their namespace and any namespace's hooks may count on it: pre_exit
+ * unregisters the hooks, and the core waits for an RCU grace period (the
+ * hooks run inside rcu_read_lock) before exit, so that no hook of the
+ * namespace runs any more; exit removes /proc/net/hoplat and marks it
+ * dying; exit_batch purges the stash of the whole batch at once, then
+ * frees the counters.
  */
 #include <linux/percpu.h>
 #include <linux/slab.h>
@@ -15,6 +23,7 @@ unsigned int hoplat_net_id __read_mostly;
 
 void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out)
 {
+	u64 stale;
 	int cpu;
 
 	memset(out, 0, sizeof(*out));
@@ -32,6 +41,7 @@ void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out)
 			c.parse_errors = u64_stats_read(&s->parse_errors);
 			c.unmatched = u64_stats_read(&s->unmatched);
 			c.filtered = u64_stats_read(&s->filtered);
+			c.stash_full = u64_stats_read(&s->stash_full);
 		} while (u64_stats_fetch_retry(&s->syncp, start));
 		out->seen += c.seen;
 		out->sampled += c.sampled;
@@ -40,9 +50,14 @@ void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out)
 		out->parse_errors += c.parse_errors;
 		out->unmatched += c.unmatched;
 		out->filtered += c.filtered;
+		out->stash_full += c.stash_full;
 	}
 	out->records_read = atomic64_read(&hn->records_read);
 	out->close_discards = atomic64_read(&hn->close_discards);
+	/* Entries too old to match are unmatched already; they are counted as
+	 * such when dropped, and leave the stash's count then. */
+	hoplat_stash_count(hn->net, &out->in_stash, &stale);
+	out->unmatched += stale;
 }
 
 static int __net_init hoplat_net_init(struct net *net)
@@ -86,22 +101,42 @@ free_stats:
 	return err;
 }
 
+static void __net_exit hoplat_net_pre_exit(struct net *net)
+{
+	/* The core's grace period follows, before exit: no hook runs after it. */
+	nf_unregister_net_hooks(net, hoplat_hook_ops, hoplat_hook_ops_count);
+}
+
 static void __net_exit hoplat_net_exit(struct net *net)
 {
 	struct hoplat_net *hn = hoplat_pernet(net);
 
-	/* Waits for hooks in flight (synchronize_net), so nothing uses what follows. */
-	nf_unregister_net_hooks(net, hoplat_hook_ops, hoplat_hook_ops_count);
 	hoplat_procfs_net_exit(net);
 	/* A reader holds a reference on its namespace: none can be open here. */
 	WARN_ON(atomic_read(&hn->reader_open));
-	kfree(rcu_dereference_protected(hn->config, true));
-	free_percpu(hn->stats);
+	hn->dying = true;
+}
+
+static void __net_exit hoplat_net_exit_batch(struct list_head *net_exit_list)
+{
+	struct net *net;
+
+	/* Once for the batch (a namespace churn exits many at once). The
+	 * entries' own counts die with their namespace: nobody can read them. */
+	hoplat_stash_purge();
+	list_for_each_entry(net, net_exit_list, exit_list) {
+		struct hoplat_net *hn = hoplat_pernet(net);
+
+		kfree(rcu_dereference_protected(hn->config, true));
+		free_percpu(hn->stats);
+	}
 }
 
 static struct pernet_operations hoplat_net_ops = {
 	.init = hoplat_net_init,
+	.pre_exit = hoplat_net_pre_exit,
 	.exit = hoplat_net_exit,
+	.exit_batch = hoplat_net_exit_batch,
 	.id = &hoplat_net_id,
 	.size = sizeof(struct hoplat_net),
 };
@@ -111,7 +146,7 @@ int hoplat_netns_init(void)
 	return register_pernet_subsys(&hoplat_net_ops);
 }
 
-/* Runs hoplat_net_exit() in every namespace: no hook runs after this. */
+/* Tears down every namespace's state, as at its exit: no hook runs after this. */
 void hoplat_netns_exit(void)
 {
 	unregister_pernet_subsys(&hoplat_net_ops);

@@ -18,7 +18,7 @@ if [ "${1:-}" != "--userspace" ]; then
     # The kernel module and its tests in a QEMU guest: Debian's 6.1 kernels
     # (standard and PREEMPT_RT) with their headers, QEMU, and the guest's tools.
     linux-image-amd64 linux-headers-amd64 linux-image-rt-amd64 linux-headers-rt-amd64
-    qemu-system-x86 busybox-static kmod cpio iproute2 iperf3 gcc make libc6-dev
+    qemu-system-x86 busybox-static kmod cpio iproute2 iperf3 ethtool gcc make libc6-dev
   )
 fi
 

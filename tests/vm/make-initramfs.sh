@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Packs the guest: busybox, iproute2's ip and tc with their libraries, the
-# kernel modules the scenarios need (in dependency order), hoplat.ko, the
-# probe, and guest-init.sh as /init.  Env: KVER KO PROBE ROOT OUT
+# Packs the guest: busybox, iproute2's ip and tc, iperf3 and ethtool with
+# their libraries, the kernel modules the scenarios need (in dependency
+# order), hoplat.ko, the probe, and guest-init.sh as /init.
+# Env: KVER KO PROBE ROOT OUT
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 R=$ROOT
@@ -23,6 +24,7 @@ copy_with_libs() {  # $1 source binary, $2 path in the guest
 copy_with_libs /bin/ip /sbin/ip
 copy_with_libs /usr/sbin/tc /sbin/tc
 copy_with_libs /usr/bin/iperf3 /bin/iperf3
+copy_with_libs /usr/sbin/ethtool /sbin/ethtool
 # The userspace side, when built (HOPLAT_BIN = the CMake build directory).
 if [ -n "${HOPLAT_BIN:-}" ] && [ -x "$HOPLAT_BIN/agent/hoplat-agent" ]; then
   copy_with_libs "$HOPLAT_BIN/agent/hoplat-agent" /bin/hoplat-agent

@@ -485,7 +485,8 @@ static int cmd_counters(void)
 		[HOPLAT_A_PACKETS_SAMPLED] = "sampled", [HOPLAT_A_RING_DROPS] = "ring_drops",
 		[HOPLAT_A_NO_READER] = "no_reader", [HOPLAT_A_PARSE_ERRORS] = "parse_errors",
 		[HOPLAT_A_UNMATCHED] = "unmatched", [HOPLAT_A_RECORDS_READ] = "records_read",
-		[HOPLAT_A_FILTERED] = "filtered", [HOPLAT_A_CLOSE_DISCARDS] = "close_discards" };
+		[HOPLAT_A_FILTERED] = "filtered", [HOPLAT_A_CLOSE_DISCARDS] = "close_discards",
+		[HOPLAT_A_STASH_FULL] = "stash_full", [HOPLAT_A_IN_STASH] = "in_stash" };
 	char out[4096];
 	struct nlmsghdr *h = (struct nlmsghdr *)out;
 	struct nlattr *a;
@@ -504,7 +505,7 @@ static int cmd_counters(void)
 	     len -= NLA_ALIGN(a->nla_len), a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len))) {
 		unsigned long long v;
 
-		if (a->nla_type >= HOPLAT_A_PACKETS_SEEN && a->nla_type <= HOPLAT_A_CLOSE_DISCARDS) {
+		if (a->nla_type < sizeof(names) / sizeof(names[0]) && names[a->nla_type]) {
 			memcpy(&v, (char *)a + NLA_HDRLEN, 8);
 			printf(" %s=%llu", names[a->nla_type], v);
 		}

@@ -60,16 +60,25 @@ enum hoplat_attr {
 	HOPLAT_A_SAMPLE_ONE_IN,	/* u32 >= 1: keep one packet in N, by hash (1: all) */
 	HOPLAT_A_HASH_KEY,	/* binary, 16 bytes */
 	HOPLAT_A_PATHS,		/* u32: HOPLAT_PATH_* bits to record */
-	/* counters, per network namespace (u64) */
+	/*
+	 * Counters, per network namespace (u64). Every sampled packet ends in
+	 * one of them: PACKETS_SAMPLED = RECORDS_READ + RING_DROPS + NO_READER +
+	 * UNMATCHED + FILTERED + CLOSE_DISCARDS + STASH_FULL, exactly, once no
+	 * packet has arrived for 100 ms (IN_STASH is then 0) and the reader, if
+	 * one is open, has read its rings empty; while packets flow, add
+	 * IN_STASH and the records waiting in the rings (docs/netlink.md).
+	 */
 	HOPLAT_A_PACKETS_SEEN,
 	HOPLAT_A_PACKETS_SAMPLED,
 	HOPLAT_A_RING_DROPS,	/* records lost to a full ring */
 	HOPLAT_A_NO_READER,	/* records lost because nobody had the device open */
 	HOPLAT_A_PARSE_ERRORS,	/* truncated or malformed headers */
-	HOPLAT_A_UNMATCHED,	/* an arrival never seen at exit (dropped, or stash reused) */
+	HOPLAT_A_UNMATCHED,	/* an arrival never seen at exit (dropped between the hooks) */
 	HOPLAT_A_RECORDS_READ,
 	HOPLAT_A_FILTERED,	/* sampled, but its path is not recorded (HOPLAT_A_PATHS) */
 	HOPLAT_A_CLOSE_DISCARDS, /* records left unread in the rings when the reader closed */
+	HOPLAT_A_STASH_FULL,	/* arrivals pushed out of a full stash set before their exit */
+	HOPLAT_A_IN_STASH,	/* gauge: sampled arrivals waiting for their exit hook now */
 	__HOPLAT_A_MAX,
 };
 #define HOPLAT_A_MAX (__HOPLAT_A_MAX - 1)
