@@ -14,9 +14,9 @@
 #include "collector/store/hash_index_table.h"
 #include "collector/store/meta_table.h"
 #include "collector/store/nodes_table.h"
+#include "collector/store/reseal.h"
 #include "collector/store/retention.h"
 #include "collector/store/schema.h"
-#include "collector/minute_recorrelator.h"
 #include "common/fail_point.h"
 #include "common/log.h"
 
@@ -206,29 +206,10 @@ absl::Status Store::ApplySeal(const SealedMinutes& seal) {
   return status;
 }
 
-// Inside ApplySeal's transaction, on the writer's connection: every batch
-// committed so far is seen, and one committed later that touches the minute
-// marks it again (SealedMinutesTouched) for the next pass.
+// Inside ApplySeal's transaction: a batch committed later that touches the
+// minute marks it again (SealedMinutesTouched) for the next pass.
 absl::Status Store::Reseal(int64_t minute) {
-  MinuteRecorrelator recorrelate(minute, options_.window);
-  const absl::Time raw_cutoff = options_.clock() - options_.retention;
-  if (absl::FromUnixNanos(static_cast<int64_t>(recorrelate.from_ns())) < raw_cutoff) {
-    // Its raw observations are (partly) gone: what was sealed stays.
-    Logf("minute %d not correlated again: its observations are past --retention", minute);
-    return ClearDirtyMinute(db_.get(), minute);
-  }
-  if (absl::Status s = ForEachBatchOverlapping(
-          db_.get(), static_cast<int64_t>(recorrelate.from_ns()),
-          static_cast<int64_t>(recorrelate.to_ns()),
-          [&](const std::string& node, std::vector<Observation> obs) {
-            recorrelate.Add(node, obs);
-          });
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = ReplaceMinuteRows(db_.get(), recorrelate.Finish()); !s.ok()) return s;
-  if (absl::Status s = ClearDirtyMinute(db_.get(), minute); !s.ok()) return s;
-  return AddToMeta(db_.get(), kResealedMinutes, 1);
+  return ResealMinute(db_.get(), minute, options_.window, options_.clock() - options_.retention);
 }
 
 std::vector<int64_t> Store::SealedMinutesTouched(const BatchJob& job) const {
