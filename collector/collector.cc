@@ -28,8 +28,8 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(CollectorOptions opt
     return absl::Status(s.code(), absl::StrCat("replaying stored observations: ", s.message()));
   }
   worker->Start();
-  c->store_->Start([worker](const std::string& node, std::vector<Observation> obs) {
-    worker->Enqueue(node, std::move(obs));
+  c->store_->Start([worker](const std::string& node, int64_t batch_id, std::vector<Observation> obs) {
+    worker->Enqueue(node, batch_id, std::move(obs));
   });
 
   c->ingest_ = std::make_unique<IngestService>(options.ingest, c->store_.get(), worker);

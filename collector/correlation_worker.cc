@@ -19,6 +19,7 @@ CorrelationWorker::CorrelationWorker(CorrelatorOptions options, Store* store,
       correlator_(options, store->sealed_end_minute()) {
   absl::MutexLock lock(&correlator_mu_);
   for (int64_t minute : store->dirty_minutes_at_open()) correlator_.AddDirtyMinute(minute);
+  correlated_through_batch_ = store->last_batch_id_at_open();
   correlator_.BeginReplay();
 }
 
@@ -45,7 +46,8 @@ void CorrelationWorker::Start() {
   thread_ = std::thread([this] { Loop(); });
 }
 
-void CorrelationWorker::Enqueue(const std::string& node, std::vector<Observation> observations) {
+void CorrelationWorker::Enqueue(const std::string& node, int64_t batch_id,
+                                std::vector<Observation> observations) {
   absl::MutexLock lock(&queue_mu_);
   auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
     return stopping_ || queued_observations_ < max_queued_ || queue_.empty();
@@ -54,19 +56,19 @@ void CorrelationWorker::Enqueue(const std::string& node, std::vector<Observation
   if (stopping_) return;  // correlation state is rebuilt from the store on restart
   queued_observations_ += observations.size();
   ++enqueued_;
-  queue_.push_back(Item{node, std::move(observations), Item::Kind::kData});
+  queue_.push_back(Item{node, std::move(observations), batch_id, Item::Kind::kData});
 }
 
 void CorrelationWorker::NodeConnected(const std::string& node) {
   absl::MutexLock lock(&queue_mu_);
   ++enqueued_;
-  queue_.push_back(Item{node, {}, Item::Kind::kConnect});
+  queue_.push_back(Item{node, {}, 0, Item::Kind::kConnect});
 }
 
 void CorrelationWorker::NodeDisconnected(const std::string& node) {
   absl::MutexLock lock(&queue_mu_);
   ++enqueued_;
-  queue_.push_back(Item{node, {}, Item::Kind::kDisconnect});
+  queue_.push_back(Item{node, {}, 0, Item::Kind::kDisconnect});
 }
 
 void CorrelationWorker::Loop() {
@@ -94,6 +96,7 @@ void CorrelationWorker::Loop() {
         switch (item.kind) {
           case Item::Kind::kData:
             correlator_.Add(item.node, item.observations, clock_());
+            correlated_through_batch_ = item.batch_id;
             break;
           case Item::Kind::kConnect:
             correlator_.NodeConnected(item.node, clock_());
@@ -120,6 +123,7 @@ void CorrelationWorker::AdvanceLocked() {
   const int64_t before = correlator_.sealed_end_minute();
   SealedMinutes sealed = correlator_.Advance(clock_());
   if (sealed.sealed_end_minute == before && sealed.empty()) return;
+  sealed.correlated_through_batch = correlated_through_batch_;
   auto shared = std::make_shared<const SealedMinutes>(std::move(sealed));
   in_flight_.push_back(shared);
   store_->SubmitSeal(shared, [this, shared] {

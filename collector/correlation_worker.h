@@ -31,7 +31,8 @@ class CorrelationWorker {
   void Replay(const std::string& node, std::vector<Observation> observations);
   void Start();
 
-  void Enqueue(const std::string& node, std::vector<Observation> observations);
+  // batch_id: its id in the store (ids grow in commit order).
+  void Enqueue(const std::string& node, int64_t batch_id, std::vector<Observation> observations);
   void NodeConnected(const std::string& node);
   void NodeDisconnected(const std::string& node);
 
@@ -60,6 +61,7 @@ class CorrelationWorker {
   struct Item {
     std::string node;
     std::vector<Observation> observations;
+    int64_t batch_id = 0;
     enum class Kind { kData, kConnect, kDisconnect } kind = Kind::kData;
   };
   void Loop();
@@ -78,6 +80,7 @@ class CorrelationWorker {
 
   absl::Mutex correlator_mu_ ABSL_ACQUIRED_AFTER(queue_mu_);
   Correlator correlator_ ABSL_GUARDED_BY(correlator_mu_);
+  int64_t correlated_through_batch_ ABSL_GUARDED_BY(correlator_mu_) = 0;
   // Sealed minutes handed to the store whose commit is not confirmed yet.
   std::deque<std::shared_ptr<const SealedMinutes>> in_flight_ ABSL_GUARDED_BY(correlator_mu_);
 

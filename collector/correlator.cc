@@ -11,6 +11,7 @@ namespace {
 
 constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
 constexpr uint32_t kNoNode = std::numeric_limits<uint32_t>::max();
+constexpr size_t kMaxResealsPerAdvance = 4;
 constexpr size_t kMaxSpanNodes = 32;  // longer paths get spans for their first 32 nodes only
 
 int64_t MinuteOf(uint64_t ns) { return static_cast<int64_t>(ns / kNsPerMinute); }
@@ -186,9 +187,10 @@ SealedMinutes Correlator::Advance(absl::Time now) {
     deadlines_.pop();
     auto it = groups_.find(hash);
     if (it == groups_.end() || it->second.first_arrival_ns + window_ns_ != deadline) continue;
-    if (deadline > finalize) {
+    if (replaying_ || deadline > finalize) {
       // Sightings still to come would make a second, partial trajectory:
       // the minutes this packet can touch are correlated again once sealed.
+      // (Replay closes only for the memory bound: every close is early.)
       ++forced_closes_;
       const uint64_t first = it->second.first_arrival_ns;
       MarkDirty(first > window_ns_ ? first - window_ns_ : 0, first + 2 * window_ns_, kNoNode, now);
@@ -237,7 +239,10 @@ SealedMinutes Correlator::Advance(absl::Time now) {
         out.dirty.push_back(it->first);
         it->second.recorded = true;
       }
-      if (ReadyToReseal(it->first, it->second, now)) {
+      // A few per pass: each reads a minute from the database on the
+      // writer's thread (after a restart, every durable mark is ready).
+      if (out.reseal.size() < kMaxResealsPerAdvance &&
+          ReadyToReseal(it->first, it->second, now)) {
         out.reseal.push_back(it->first);
         it = dirty_.erase(it);
       } else {
@@ -246,6 +251,17 @@ SealedMinutes Correlator::Advance(absl::Time now) {
     }
   }
   return out;
+}
+
+void Correlator::CloseThrough(uint64_t deadline_ns) {
+  while (!deadlines_.empty() && deadlines_.top().first <= deadline_ns) {
+    const auto [deadline, hash] = deadlines_.top();
+    deadlines_.pop();
+    auto it = groups_.find(hash);
+    if (it == groups_.end() || it->second.first_arrival_ns + window_ns_ != deadline) continue;
+    Close(hash, &it->second);
+    groups_.erase(it);
+  }
 }
 
 void Correlator::CloseAll() {

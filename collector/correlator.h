@@ -61,6 +61,10 @@ struct SealedMinutes {
   // Sealed minutes to correlate again now from the stored observations,
   // replacing their rows (after `minutes` and `dirty` are applied).
   std::vector<int64_t> reseal;
+  // Every batch up to this id was correlated when this was made (set by
+  // CorrelationWorker): the store marks what later ones touch under the
+  // newly sealed minutes.
+  int64_t correlated_through_batch = 0;
 
   bool empty() const { return minutes.empty() && late.empty() && dirty.empty() && reseal.empty(); }
 };
@@ -111,8 +115,10 @@ class Correlator {
                      const std::function<void(int64_t minute, const std::string& key,
                                               const LatencyAggregate&)>& fn) const;
 
-  // For MinuteRecorrelator, in replay mode: closes every group, then takes
-  // the rows of one minute.
+  // For MinuteRecorrelator, in replay mode: closes the groups whose
+  // deadline is at or before deadline_ns (no sighting can join them any
+  // more), or every group; then takes the rows of one minute.
+  void CloseThrough(uint64_t deadline_ns);
   void CloseAll();
   MinuteRows TakeMinute(int64_t minute);
 

@@ -89,6 +89,12 @@ int main(int argc, char** argv) {
   options.ingest.max_batch_observations = absl::GetFlag(FLAGS_max_batch_observations);
   options.ingest.max_past = absl::GetFlag(FLAGS_max_past);
   options.ingest.max_future = absl::GetFlag(FLAGS_max_future);
+  if (options.correlator.idle_timeout > options.correlator.seal_timeout) {
+    std::fprintf(stderr,
+                 "hoplat-collector: --idle_timeout must not exceed --seal_timeout (a minute "
+                 "would be sealed while packets in it still wait for a node)\n");
+    return 2;
+  }
   if (options.correlator.window <= absl::ZeroDuration() ||
       options.correlator.reorder_slack < absl::ZeroDuration()) {
     std::fprintf(stderr, "hoplat-collector: --window must be > 0 and --reorder_slack >= 0\n");

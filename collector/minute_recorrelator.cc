@@ -32,7 +32,11 @@ MinuteRecorrelator::MinuteRecorrelator(int64_t minute, absl::Duration window)
   correlator_.BeginReplay();
 }
 
-void MinuteRecorrelator::Add(const std::string& node, absl::Span<const Observation> observations) {
+void MinuteRecorrelator::Add(const std::string& node, uint64_t batch_min_arrival_ns,
+                             absl::Span<const Observation> observations) {
+  // Every later batch's sightings arrive at or after this one's earliest:
+  // a packet whose window closed before it is complete.
+  if (batch_min_arrival_ns > 0) correlator_.CloseThrough(batch_min_arrival_ns - 1);
   scratch_.clear();
   for (const Observation& o : observations) {
     if (o.arrival_ns >= from_ns_ && o.arrival_ns < to_ns_) scratch_.push_back(o);

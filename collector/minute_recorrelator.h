@@ -14,9 +14,11 @@ namespace hoplat {
 // Correlates one minute again from stored observations, as an
 // uninterrupted run would have: every trajectory whose first sighting is in
 // the minute, with every sighting of it, from every node. Fed the stored
-// observations with arrivals in [from_ns(), to_ns()) (a window either side
-// of the minute), in any order and from any number of batches; holds them
-// all until Finish(), so memory is one minute of data.
+// batches holding arrivals in [from_ns(), to_ns()) (a window either side of
+// the minute). Given in order of their earliest arrival, packets that no
+// later batch can touch are counted as it goes, so memory holds about a
+// window's worth of observations, not the minute's; in any other order
+// (batch_min_arrival_ns 0) everything is held until Finish().
 class MinuteRecorrelator {
  public:
   MinuteRecorrelator(int64_t minute, absl::Duration window);
@@ -25,7 +27,12 @@ class MinuteRecorrelator {
   uint64_t to_ns() const { return to_ns_; }
 
   // Observations outside [from_ns(), to_ns()) are ignored.
-  void Add(const std::string& node, absl::Span<const Observation> observations);
+  // batch_min_arrival_ns: the batch's earliest arrival, no smaller than the
+  // previous batch's (0: no order promised).
+  void Add(const std::string& node, uint64_t batch_min_arrival_ns,
+           absl::Span<const Observation> observations);
+  // Observations held now (the memory bound).
+  size_t pending() const { return correlator_.pending_observations(); }
   // The minute's rows (every kind), to replace what was stored for it.
   MinuteRows Finish();
 

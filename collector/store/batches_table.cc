@@ -1,5 +1,6 @@
 #include "collector/store/batches_table.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -102,21 +103,52 @@ absl::Status ForEachBatchSince(
 
 absl::Status ForEachBatchOverlapping(
     Db* db, int64_t from_ns, int64_t to_ns,
-    const std::function<void(const std::string& node, std::vector<Observation>)>& fn) {
-  // batches_by_time narrows to batches ending at or after from_ns; the
-  // newest ones are then skipped by their min arrival without decoding.
-  Stmt s(db,
-         "SELECT n.name, b.data FROM batches b JOIN nodes n ON n.id = b.node "
-         "WHERE b.max_arrival_ns >= ?1 AND b.min_arrival_ns < ?2");
-  s.Bind(1, from_ns).Bind(2, to_ns);
+    const std::function<void(const std::string& node, uint64_t min_arrival_ns,
+                             std::vector<Observation>)>& fn) {
+  // First the ids, from batches_by_time (max arrival, min arrival) alone:
+  // the newer batches are skipped inside the index, and sorting ids costs
+  // no blob. Then each batch in turn.
+  std::vector<std::pair<int64_t, int64_t>> ids;  // (min arrival, id)
+  {
+    Stmt s(db,
+           "SELECT min_arrival_ns, id FROM batches "
+           "WHERE max_arrival_ns >= ?1 AND min_arrival_ns < ?2");
+    s.Bind(1, from_ns).Bind(2, to_ns);
+    absl::Status status;
+    while (s.Step(&status)) ids.emplace_back(s.Int(0), s.Int(1));
+    if (!status.ok()) return status;
+  }
+  std::sort(ids.begin(), ids.end());
+  Stmt get(db, "SELECT n.name, b.data FROM batches b JOIN nodes n ON n.id = b.node WHERE b.id = ?");
+  for (const auto& [min_arrival, id] : ids) {
+    get.Bind(1, id);
+    absl::Status status;
+    if (!get.Step(&status)) {
+      if (!status.ok()) return status;
+      continue;
+    }
+    std::vector<Observation> obs;
+    absl::Status d = DecodeObservations(get.Blob(1), &obs);
+    const std::string node(get.Text(0));
+    get.Reset();
+    if (!d.ok()) return d;
+    fn(node, static_cast<uint64_t>(min_arrival), std::move(obs));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ForEachBatchAfterIdBefore(Db* db, int64_t after_id, int64_t before_ns,
+                                       const std::function<void(std::vector<Observation>)>& fn) {
+  Stmt s(db, "SELECT data FROM batches WHERE id > ? AND min_arrival_ns < ?");
+  s.Bind(1, after_id).Bind(2, before_ns);
   absl::Status status;
   while (s.Step(&status)) {
     std::vector<Observation> obs;
-    if (absl::Status d = DecodeObservations(s.Blob(1), &obs); !d.ok()) {
+    if (absl::Status d = DecodeObservations(s.Blob(0), &obs); !d.ok()) {
       s.Reset();
       return d;
     }
-    fn(std::string(s.Text(0)), std::move(obs));
+    fn(std::move(obs));
   }
   return status;
 }

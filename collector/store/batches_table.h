@@ -53,10 +53,16 @@ absl::Status ForEachBatchSince(
     const std::function<void(const std::string& node, std::vector<Observation>)>& fn);
 
 // Every batch holding an arrival in [from_ns, to_ns) (by its min and max
-// arrival), with its node's name (correlating a minute again).
+// arrival), in order of its earliest arrival, with its node's name and that
+// earliest arrival (correlating a minute again).
 absl::Status ForEachBatchOverlapping(
     Db* db, int64_t from_ns, int64_t to_ns,
-    const std::function<void(const std::string& node, std::vector<Observation>)>& fn);
+    const std::function<void(const std::string& node, uint64_t min_arrival_ns,
+                             std::vector<Observation>)>& fn);
+// Every batch with id > after_id holding an arrival before before_ns.
+absl::Status ForEachBatchAfterIdBefore(
+    Db* db, int64_t after_id, int64_t before_ns,
+    const std::function<void(std::vector<Observation>)>& fn);
 
 // Reads batches by id (TracePacket).
 class BatchReader {

@@ -1,5 +1,9 @@
 #include "collector/store/dirty_minutes_table.h"
 
+#include <algorithm>
+
+#include "collector/aggregate.h"
+
 namespace hoplat {
 
 absl::Status MarkMinutesDirty(Db* db, const std::vector<int64_t>& minutes) {
@@ -23,6 +27,27 @@ absl::StatusOr<std::vector<int64_t>> DirtyMinutes(Db* db) {
   while (s.Step(&status)) out.push_back(s.Int(0));
   if (!status.ok()) return status;
   return out;
+}
+
+std::vector<int64_t> SealedMinutesTouched(absl::Span<const Observation> observations,
+                                          int64_t sealed_end_minute, absl::Duration window) {
+  std::vector<int64_t> minutes;
+  if (sealed_end_minute <= 0) return minutes;
+  const uint64_t window_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(window));
+  const uint64_t limit = static_cast<uint64_t>(sealed_end_minute) * kNsPerMinute + window_ns;
+  for (const Observation& o : observations) {
+    if (o.arrival_ns >= limit) continue;
+    const int64_t first = static_cast<int64_t>(
+        (o.arrival_ns > window_ns ? o.arrival_ns - window_ns : 0) / kNsPerMinute);
+    const int64_t last = std::min(static_cast<int64_t>((o.arrival_ns + window_ns) / kNsPerMinute),
+                                  sealed_end_minute - 1);
+    for (int64_t m = first; m <= last; ++m) {
+      if (minutes.empty() || minutes.back() != m) minutes.push_back(m);
+    }
+  }
+  std::sort(minutes.begin(), minutes.end());
+  minutes.erase(std::unique(minutes.begin(), minutes.end()), minutes.end());
+  return minutes;
 }
 
 }  // namespace hoplat

@@ -6,7 +6,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "collector/store/sqlite.h"
+#include "common/observation.h"
 
 namespace hoplat {
 
@@ -18,6 +21,11 @@ namespace hoplat {
 absl::Status MarkMinutesDirty(Db* db, const std::vector<int64_t>& minutes);
 absl::Status ClearDirtyMinute(Db* db, int64_t minute);
 absl::StatusOr<std::vector<int64_t>> DirtyMinutes(Db* db);
+
+// The minutes before sealed_end_minute that these observations may change:
+// each one's own and any a window away. Sorted, distinct.
+std::vector<int64_t> SealedMinutesTouched(absl::Span<const Observation> observations,
+                                          int64_t sealed_end_minute, absl::Duration window);
 
 }  // namespace hoplat
 

@@ -20,7 +20,9 @@ absl::Status ResealMinute(Db* db, int64_t minute, absl::Duration window, absl::T
   }
   if (absl::Status s = ForEachBatchOverlapping(
           db, static_cast<int64_t>(recorrelate.from_ns()), static_cast<int64_t>(recorrelate.to_ns()),
-          [&](const std::string& node, std::vector<Observation> obs) { recorrelate.Add(node, obs); });
+          [&](const std::string& node, uint64_t min_arrival_ns, std::vector<Observation> obs) {
+            recorrelate.Add(node, min_arrival_ns, obs);
+          });
       !s.ok()) {
     return s;
   }

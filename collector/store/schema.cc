@@ -84,11 +84,15 @@ ALTER TABLE batches ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE nodes ADD COLUMN conflicting_batches INTEGER NOT NULL DEFAULT 0;
 )sql",
     // 4: sealed minutes to correlate again from the stored observations (data
-    // came for them after they were sealed), and how many were.
+    // came for them after they were sealed), and how many were; the time
+    // index also holds min arrivals, so that finding the batches of a
+    // minute reads no row.
     R"sql(
 CREATE TABLE dirty_minutes(
   minute INTEGER PRIMARY KEY
 ) WITHOUT ROWID;
+DROP INDEX batches_by_time;
+CREATE INDEX batches_by_time ON batches(max_arrival_ns, min_arrival_ns);
 INSERT INTO meta(key, value) VALUES ('resealed_minutes', 0);
 )sql",
 };

@@ -37,7 +37,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
   return store;
 }
 
-void Store::Start(std::function<void(const std::string&, std::vector<Observation>)> on_commit) {
+void Store::Start(OnCommit on_commit) {
   on_commit_ = std::move(on_commit);
   writer_ = std::thread([this] { WriterLoop(); });
 }
@@ -67,6 +67,13 @@ absl::Status Store::Init() {
   absl::StatusOr<std::vector<int64_t>> dirty = DirtyMinutes(db_.get());
   if (!dirty.ok()) return dirty.status();
   dirty_at_open_ = *std::move(dirty);
+  {
+    Stmt last(db_.get(), "SELECT coalesce(max(id), 0) FROM batches");
+    absl::Status status;
+    if (!last.Step(&status)) return status;
+    last_batch_id_at_open_ = last.Int(0);
+    last.Reset();
+  }
 
   // Batches committed after the last hash index flush: put them back in the
   // in-memory part of the index.
@@ -187,7 +194,8 @@ absl::Status Store::RunInTransaction(const std::function<absl::Status()>& body) 
 
 // One transaction, so that a seal retried after a failure neither loses
 // nor doubles anything: new rows, durable dirty marks, late counts, the
-// sealed end, then the minutes correlated again.
+// sealed end. The minutes to correlate again follow, each in its own
+// transaction (one that fails must not hold up sealing).
 absl::Status Store::ApplySeal(const SealedMinutes& seal) {
   absl::Status status = RunInTransaction([&]() -> absl::Status {
     if (absl::Status s = MergeMinuteRows(db_.get(), seal.minutes); !s.ok()) return s;
@@ -197,40 +205,49 @@ absl::Status Store::ApplySeal(const SealedMinutes& seal) {
         !s.ok()) {
       return s;
     }
-    for (int64_t minute : seal.reseal) {
-      if (absl::Status s = Reseal(minute); !s.ok()) return s;
-    }
-    return absl::OkStatus();
+    // Batches committed before this seal but not yet correlated when it was
+    // made were checked against an older sealed end when they committed:
+    // the minutes this seal closes under them are marked now, durably.
+    const uint64_t window_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(options_.window));
+    absl::Status marked;
+    absl::Status read = ForEachBatchAfterIdBefore(
+        db_.get(), seal.correlated_through_batch,
+        static_cast<int64_t>(static_cast<uint64_t>(seal.sealed_end_minute) * kNsPerMinute +
+                             window_ns),
+        [&](std::vector<Observation> obs) {
+          if (!marked.ok()) return;
+          marked = MarkMinutesDirty(
+              db_.get(), SealedMinutesTouched(obs, seal.sealed_end_minute, options_.window));
+        });
+    return read.ok() ? marked : read;
   });
-  if (status.ok()) sealed_end_minute_ = std::max(sealed_end_minute_, seal.sealed_end_minute);
+  if (!status.ok()) return status;
+  sealed_end_minute_ = std::max(sealed_end_minute_, seal.sealed_end_minute);
+  for (int64_t minute : seal.reseal) pending_reseals_.push_back(minute);
   return status;
+}
+
+void Store::ApplyPendingReseals() {
+  while (!pending_reseals_.empty()) {
+    const int64_t minute = pending_reseals_.front();
+    absl::Status s = RunInTransaction([&] { return Reseal(minute); });
+    if (absl::IsDataLoss(s)) {
+      // Unreadable stored data will not read better later: keep what the
+      // minute has, and let the mark go.
+      Logf("minute %d not correlated again, kept as it was: %s", minute, s.ToString());
+      RunInTransaction([&] { return ClearDirtyMinute(db_.get(), minute); }).IgnoreError();
+    } else if (!s.ok()) {
+      Logf("correlating minute %d again failed, will retry: %s", minute, s.ToString());
+      return;  // the mark stays; retried on the next pass
+    }
+    pending_reseals_.pop_front();
+  }
 }
 
 // Inside ApplySeal's transaction: a batch committed later that touches the
 // minute marks it again (SealedMinutesTouched) for the next pass.
 absl::Status Store::Reseal(int64_t minute) {
   return ResealMinute(db_.get(), minute, options_.window, options_.clock() - options_.retention);
-}
-
-std::vector<int64_t> Store::SealedMinutesTouched(const BatchJob& job) const {
-  std::vector<int64_t> minutes;
-  const uint64_t window_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(options_.window));
-  const uint64_t sealed_end_ns = static_cast<uint64_t>(sealed_end_minute_) * kNsPerMinute;
-  if (sealed_end_minute_ <= 0 || job.min_arrival_ns >= sealed_end_ns + window_ns) return minutes;
-  for (const Observation& o : job.observations) {
-    if (o.arrival_ns >= sealed_end_ns + window_ns) continue;
-    const int64_t first = static_cast<int64_t>((o.arrival_ns > window_ns ? o.arrival_ns - window_ns
-                                                                          : 0) /
-                                               kNsPerMinute);
-    const int64_t last = std::min(static_cast<int64_t>((o.arrival_ns + window_ns) / kNsPerMinute),
-                                  sealed_end_minute_ - 1);
-    for (int64_t m = first; m <= last; ++m) {
-      if (minutes.empty() || minutes.back() != m) minutes.push_back(m);
-    }
-  }
-  std::sort(minutes.begin(), minutes.end());
-  minutes.erase(std::unique(minutes.begin(), minutes.end()), minutes.end());
-  return minutes;
 }
 
 void Store::ApplyPendingSeals() {
@@ -243,6 +260,7 @@ void Store::ApplyPendingSeals() {
     pending_seals_.front().on_committed();
     pending_seals_.pop_front();
   }
+  ApplyPendingReseals();
 }
 
 void Store::WriterLoop() {
@@ -301,7 +319,9 @@ void Store::CommitBatches(std::vector<BatchJob>* jobs) {
       // Data for sealed minutes: marked with the data itself, so that a crash
       // before correlation sees it cannot lose the mark.
       if (outcome->id != 0) {
-        if (absl::Status s = MarkMinutesDirty(db_.get(), SealedMinutesTouched(j)); !s.ok()) {
+        if (absl::Status s = MarkMinutesDirty(
+                db_.get(), SealedMinutesTouched(j.observations, sealed_end_minute_, options_.window));
+            !s.ok()) {
           return s;
         }
       }
@@ -316,7 +336,7 @@ void Store::CommitBatches(std::vector<BatchJob>* jobs) {
     if (outcomes[i].id == 0) continue;
     BatchJob& j = (*jobs)[i];
     index_.Add(outcomes[i].id, j.observations);
-    if (on_commit_) on_commit_(j.node_name, std::move(j.observations));
+    if (on_commit_) on_commit_(j.node_name, outcomes[i].id, std::move(j.observations));
   }
   for (size_t i = 0; i < jobs->size(); ++i) {
     BatchJob& j = (*jobs)[i];

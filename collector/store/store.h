@@ -71,11 +71,16 @@ class Store {
   int64_t sealed_end_minute() const { return sealed_end_minute_at_open_; }
   // Sealed minutes marked to be correlated again, as found at Open().
   const std::vector<int64_t>& dirty_minutes_at_open() const { return dirty_at_open_; }
+  // The newest batch at Open(): everything up to it is replayed or sealed.
+  int64_t last_batch_id_at_open() const { return last_batch_id_at_open_; }
 
   // Starts the writer. on_commit receives committed, non-duplicate batches
   // (the correlation worker); it runs on the writer thread, before their
   // acks, and may block: that is the back-pressure.
-  void Start(std::function<void(const std::string&, std::vector<Observation>)> on_commit);
+  // The batch id lets a seal say which batches it has seen.
+  using OnCommit =
+      std::function<void(const std::string& node, int64_t batch_id, std::vector<Observation>)>;
+  void Start(OnCommit on_commit);
 
   // Creates or updates the node's row; done runs on the writer thread.
   void RegisterNode(const v1::Hello& hello,
@@ -112,8 +117,7 @@ class Store {
   absl::Status RunInTransaction(const std::function<absl::Status()>& body);
   absl::Status ApplySeal(const SealedMinutes& seal);
   absl::Status Reseal(int64_t minute);
-  // The sealed minutes a newly stored batch may change.
-  std::vector<int64_t> SealedMinutesTouched(const BatchJob& job) const;
+  void ApplyPendingReseals();
   void ApplyPendingSeals();
   absl::Status FlushIndex();
   void Housekeeping(bool force_index);
@@ -125,8 +129,9 @@ class Store {
   std::unique_ptr<Db> db_;
   int64_t sealed_end_minute_at_open_ = 0;
   std::vector<int64_t> dirty_at_open_;
+  int64_t last_batch_id_at_open_ = 0;
   HashIndexBuffer index_;
-  std::function<void(const std::string&, std::vector<Observation>)> on_commit_;
+  OnCommit on_commit_;
 
   absl::Mutex mu_;
   std::deque<BatchJob> batches_ ABSL_GUARDED_BY(mu_);
@@ -140,6 +145,7 @@ class Store {
   };
   std::deque<PendingSeal> pending_seals_;  // retried until they commit
   int64_t sealed_end_minute_ = 0;          // as committed
+  std::deque<int64_t> pending_reseals_;    // minutes to correlate again, retried
   absl::Time last_index_flush_;
   absl::Time last_retention_;
   std::thread writer_;

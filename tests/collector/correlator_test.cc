@@ -147,7 +147,9 @@ TEST_F(CorrelatorTest, RetransmittedPacketsAreTwoTrajectoriesNeverALoop) {
   EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.count(), 200u);
   EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.max(), 1'030'000);
   for (const auto& [key, agg] : rows_) {
-    if (key.kind == AggKind::kPath) EXPECT_EQ(key.text, "r1>r2>r3") << "a loop was made";
+    if (key.kind == AggKind::kPath) {
+      EXPECT_EQ(key.text, "r1>r2>r3") << "a loop was made";
+    }
   }
 }
 
@@ -181,7 +183,9 @@ TEST_F(CorrelatorTest, ClockSkewedNodeGivesClockErrorsNotNegativeLatency) {
   EXPECT_EQ(Row(AggKind::kResidence, "r3").clock_errors, 0u);  // one clock: never an error
   for (const auto& [key, agg] : rows_) {
     EXPECT_EQ(agg.latency.count() + agg.clock_errors, agg.packets) << key.text;
-    if (agg.latency.count() > 0) EXPECT_GE(agg.latency.min(), 0) << key.text;
+    if (agg.latency.count() > 0) {
+      EXPECT_GE(agg.latency.min(), 0) << key.text;
+    }
   }
 }
 

@@ -90,12 +90,38 @@ TEST(MinuteRecorrelatorTest, GivesTheRowsOfAnUninterruptedRunWhateverTheOrder) {
       std::vector<Observation> obs = per_node[r];
       std::shuffle(obs.begin(), obs.end(), rng);
       for (size_t i = 0; i < obs.size(); i += 500) {
-        again.Add(kRouters[r],
+        again.Add(kRouters[r], /*batch_min_arrival_ns=*/0,
                   absl::MakeConstSpan(obs).subspan(i, std::min<size_t>(500, obs.size() - i)));
       }
     }
     const MinuteRows rows = again.Finish();
     EXPECT_EQ(rows.minute, minute);
+    // The same batches in order of their earliest arrival (as the store
+    // reads them): the same rows, and only about a batch and a window held.
+    MinuteRecorrelator streamed(minute, CorrelatorOptions{}.window);
+    struct Batch {
+      uint64_t min_arrival;
+      int router;
+      std::vector<Observation> obs;
+    };
+    std::vector<Batch> batches;
+    for (int r = 0; r < 3; ++r) {
+      for (size_t i = 0; i < per_node[r].size(); i += 200) {
+        Batch b{0, r, {per_node[r].begin() + i,
+                       per_node[r].begin() + std::min(per_node[r].size(), i + 200)}};
+        b.min_arrival = b.obs.front().arrival_ns;
+        batches.push_back(std::move(b));
+      }
+    }
+    std::sort(batches.begin(), batches.end(),
+              [](const Batch& a, const Batch& b) { return a.min_arrival < b.min_arrival; });
+    size_t held = 0;
+    for (const Batch& b : batches) {
+      streamed.Add(kRouters[b.router], b.min_arrival, b.obs);
+      held = std::max(held, streamed.pending());
+    }
+    EXPECT_EQ(Summarize(streamed.Finish()), Summarize(rows)) << "minute " << minute - kMinute0;
+    EXPECT_LT(held, 1500u) << "of about 3000 observations in the minute and its window";
     const auto got = Summarize(rows), want = Summarize(sealed[minute]);
     EXPECT_EQ(got.size(), want.size()) << "minute " << minute - kMinute0;
     for (const auto& [key, summary] : want) {
