@@ -23,7 +23,7 @@ Agent::Agent(AgentOptions options, RecordSource* source)
       client_(
           [&] {
             IngestClientOptions c = options_.client;
-            c.clock = ReadClockState();
+            c.clock = ReadClockState(options_.clock_domain);
             return c;
           }(),
           pending_),
@@ -125,7 +125,7 @@ void Agent::MaybeReport(absl::Time now, bool force) {
       Logf("%s", module.status().message());
     }
   }
-  *report.mutable_clock() = ReadClockState();
+  *report.mutable_clock() = ReadClockState(options_.clock_domain);
   client_.SendReport(report).IgnoreError();  // a broken stream is found by the next batch
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -17,6 +18,10 @@ namespace hoplat {
 
 struct AgentOptions {
   IngestClientOptions client;
+  // ClockState.clock_domain in the Hello and every NodeReport: routers with
+  // one non-empty domain read one kernel's clock (ClockDomainFor in
+  // clock_state.h: from the flags, the kernel's boot id). Empty: none.
+  std::string clock_domain;
   size_t batch_size = 4096;
   absl::Duration flush_interval = absl::Milliseconds(200);
   absl::Duration report_interval = absl::Seconds(10);

@@ -14,6 +14,9 @@ void Batcher::Add(const hoplat_record& r, absl::Time now) {
   o.ifindex_out = r.ifindex_out;
   o.length = r.length;
   o.flags = r.flags;
+  o.residence_ns = r.residence_ns;
+  o.ttl = r.version >= 2 ? r.ttl : 0;  // version 1: a reserved byte
+  o.gso_segs = r.gso_segs > 0 ? r.gso_segs : 1;
   AppendToBatch(o, &batch_);
 }
 

@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
+#include "agent/clock_state.h"
 #include "common/node_id.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -14,6 +15,11 @@ ABSL_FLAG(std::string, config, "",
           "comments. The command line wins over the file. SIGHUP re-reads it.");
 ABSL_FLAG(std::string, collector, "127.0.0.1:50051", "Collector address, HOST:PORT.");
 ABSL_FLAG(std::string, node_id, "", "This router's name in every query (default: the hostname).");
+ABSL_FLAG(std::string, clock_domain, "",
+          "This router's clock identity: routers with the same one read one kernel's clock "
+          "(namespaces or containers on one host), so latencies between them are exact. "
+          "Only for that, never for separate hosts however well synchronised. Default: the "
+          "kernel's boot id (none with --replay: the records were made elsewhere).");
 ABSL_FLAG(std::string, device, HOPLAT_DEVICE, "The kernel module's device.");
 ABSL_FLAG(std::string, collector_netns, "",
           "Reach the collector from this network namespace (a path such as "
@@ -70,11 +76,12 @@ struct Setting {
   bool reloadable;
 };
 constexpr Setting kSettings[] = {
-    {"collector", false},       {"node_id", false},         {"device", false},
-    {"collector_netns", false}, {"batch_size", false},      {"flush_interval", false},
-    {"max_in_flight", false},   {"ack_timeout", false},     {"report_interval", false},
-    {"drain_timeout", false},   {"spool_dir", false},       {"spool_max_bytes", false},
-    {"sample_one_in", true},    {"hash_key_file", true},    {"paths", true},
+    {"collector", false},       {"node_id", false},         {"clock_domain", false},
+    {"device", false},          {"collector_netns", false}, {"batch_size", false},
+    {"flush_interval", false},  {"max_in_flight", false},   {"ack_timeout", false},
+    {"report_interval", false}, {"drain_timeout", false},   {"spool_dir", false},
+    {"spool_max_bytes", false}, {"sample_one_in", true},    {"hash_key_file", true},
+    {"paths", true},
 };
 
 constexpr uint64_t kMinSpoolBytes = 1 << 20;
@@ -110,7 +117,8 @@ const ProgramUsage& AgentUsage() {
       "Usage: hoplat-agent --collector HOST:PORT [--node_id NAME] [--config FILE] [flags]\n"
       "       hoplat-agent --record FILE [--record_count N]",
       {{"Where from and where to",
-        {"config", "collector", "node_id", "device", "collector_netns", "replay"}},
+        {"config", "collector", "node_id", "clock_domain", "device", "collector_netns",
+         "replay"}},
        {"The module's settings", {"sample_one_in", "hash_key_file", "paths"}},
        {"Batching and delivery",
         {"batch_size", "flush_interval", "max_in_flight", "ack_timeout", "report_interval",
@@ -144,6 +152,12 @@ absl::StatusOr<AgentOptions> AgentOptionsFromFlags() {
   if (absl::Status s = ValidateNodeId(options.client.node_id); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(s.message(), " (set --node_id)"));
   }
+  absl::StatusOr<std::string> domain =
+      ClockDomainFor(absl::GetFlag(FLAGS_clock_domain), !absl::GetFlag(FLAGS_replay).empty());
+  if (!domain.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--clock_domain: ", domain.status().message()));
+  }
+  options.clock_domain = *std::move(domain);
   if (options.batch_size == 0 || options.batch_size > 65536) {
     return absl::InvalidArgumentError("--batch_size: 1 to 65536");
   }

@@ -191,7 +191,9 @@ int main(int argc, char** argv) {
     }
   }).detach();
 
-  hoplat::Logf("node %s -> collector %s", options.client.node_id, options.client.target);
+  hoplat::Logf("node %s -> collector %s, clock domain %s", options.client.node_id,
+               options.client.target,
+               options.clock_domain.empty() ? "none" : options.clock_domain);
   absl::Status status = agent.Run();
   {
     absl::MutexLock lock(&signal_mu);

@@ -63,7 +63,8 @@ absl::StatusOr<size_t> ReplaySource::Read(size_t max, absl::Duration timeout,
   std::memcpy(partial_, dst + n * sizeof(hoplat_record), partial_bytes_);
   out->resize(base + n);
   for (size_t i = base; i < base + n; ++i, ++index_) {
-    if ((*out)[i].version != HOPLAT_RECORD_VERSION) {
+    // Version 1 files (before ttl) read as well.
+    if ((*out)[i].version < 1 || (*out)[i].version > HOPLAT_RECORD_VERSION) {
       out->resize(base);
       return absl::DataLossError(absl::StrCat("replay file ", path_, ": record ", index_,
                                               " has version ", (*out)[i].version));

@@ -267,7 +267,7 @@ void ResealLatency() {
         std::vector<Observation> obs;
         if (!ObservationsFromBatch(b, &obs).ok()) std::exit(1);
         inserter.Insert(r + 1, seq, obs.size(), obs.front().arrival_ns, obs.back().arrival_ns,
-                        EncodeObservations(obs))
+                        EncodeObservations(obs), ContentDigest(obs))
             .IgnoreError();
       }
     }

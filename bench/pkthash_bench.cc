@@ -75,7 +75,7 @@ __attribute__((noinline)) bool HashAndEnqueue(const Bytes* pkt, bool v6, Ring* r
   rec.flags = info.flags | HOPLAT_F_FORWARDED;
   rec.gso_segs = 1;
   rec.version = HOPLAT_RECORD_VERSION;
-  rec.reserved0 = 0;
+  rec.ttl = 64;
   rec.cpu = 0;
   rec.reserved1 = 0;
   bool wake;

@@ -17,10 +17,14 @@ enum class AggKind : int {
   kHop = 3,         // r1>r2: consecutive nodes, r2 arrival minus r1 exit
   kResidence = 4,   // r1: exit minus arrival inside r1
   kSingleNode = 5,  // r1: packets only r1 saw (packets counts them)
+  // r1>r2>r1>r2: packets that looped (a node seen again with a lower TTL);
+  // the samples are first arrival to last exit, in no other kind.
+  kLoop = 6,
 };
 // Every kind, for what must visit them all (retention).
-inline constexpr AggKind kAllAggKinds[] = {AggKind::kPath, AggKind::kSpan, AggKind::kHop,
-                                           AggKind::kResidence, AggKind::kSingleNode};
+inline constexpr AggKind kAllAggKinds[] = {AggKind::kPath,      AggKind::kSpan,
+                                           AggKind::kHop,       AggKind::kResidence,
+                                           AggKind::kSingleNode, AggKind::kLoop};
 
 inline constexpr int64_t kNsPerMinute = 60'000'000'000;
 

@@ -72,7 +72,7 @@ void Correlator::Add(const std::string& node, absl::Span<const Observation> obse
       g.first_arrival_ns = o.arrival_ns;
       deadlines_.emplace(o.arrival_ns + window_ns_, o.hash);
     }
-    g.sightings.push_back(Sighting{n, o.arrival_ns, o.exit_ns});
+    g.sightings.push_back(Sighting::Of(n, o));
     ++pending_observations_;
   }
   state.has_data = true;
@@ -331,6 +331,13 @@ void Correlator::Count(const std::vector<Sighting>& t, uint64_t hash) {
     // No trajectory, but the router's residence time is as good as any.
     aggs[KeyId(AggKind::kSingleNode, nodes_[t[0].node].name)].packets++;
     aggs[KeyId(AggKind::kResidence, nodes_[t[0].node].name)].Add(Residence(t[0]), hash);
+    return;
+  }
+  if (IsLoop(t)) {
+    // Traceable and counted, never a latency of a path or hop.
+    std::vector<std::string> path;
+    for (const Sighting& s : t) path.push_back(nodes_[s.node].name);
+    aggs[KeyId(AggKind::kLoop, KeyText(path))].Add(SpanLatency(t.front(), t.back()), hash);
     return;
   }
   ++trajectories_;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "collector/store/batches_table.h"
 #include "common/batch_columns.h"
 #include "common/error_text.h"
 #include "common/grpc_status.h"
@@ -205,6 +206,7 @@ class IngestService::Reactor final
     job->node_name = node;
     job->seq = batch.seq();
     job->encoded = EncodeObservations(job->observations);
+    job->digest = ContentDigest(job->observations);
     job->min_arrival_ns = UINT64_MAX;
     for (const Observation& o : job->observations) {
       job->min_arrival_ns = std::min(job->min_arrival_ns, o.arrival_ns);

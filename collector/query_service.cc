@@ -1,6 +1,7 @@
 #include "collector/query_service.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 
 #include "absl/container/flat_hash_map.h"
@@ -84,6 +85,27 @@ void FillSummary(const LatencyAggregate& a, v1::LatencySummary* out) {
   *out->mutable_p99() = Nanos(h.Percentile(0.99));
   *out->mutable_p999() = Nanos(h.Percentile(0.999));
   *out->mutable_max() = Nanos(h.max());
+}
+
+// What the two nodes' clocks allow to be said of a latency between them
+// (ClockMethod in common.proto).
+struct ClockBound {
+  uint64_t error_ns = 0;
+  bool synchronized = false;
+  v1::ClockMethod method = v1::CLOCK_METHOD_UNSPECIFIED;
+};
+
+ClockBound BoundBetween(const v1::ClockState& a, const v1::ClockState& b) {
+  if (!a.clock_domain().empty() && a.clock_domain() == b.clock_domain()) {
+    return {0, true, v1::CLOCK_METHOD_SHARED_CLOCK};  // one kernel's clock: no offset
+  }
+  // Saturating: an agent's figure must not wrap the bound into a small one.
+  const uint64_t cap = static_cast<uint64_t>(INT64_MAX);
+  const uint64_t ea = std::min(a.estimated_error_ns(), cap);
+  const uint64_t eb = std::min(b.estimated_error_ns(), cap);
+  const uint64_t sum = std::min(ea + eb, cap);
+  if (a.synchronized() && b.synchronized()) return {sum, true, v1::CLOCK_METHOD_REPORTED};
+  return {sum, false, v1::CLOCK_METHOD_NONE};
 }
 
 }  // namespace
@@ -177,6 +199,19 @@ grpc::Status QueryService::ListPaths(grpc::ServerContext*, const v1::ListPathsRe
   uint64_t single = 0;
   for (const auto& [key, agg] : singles) single += agg.packets;
   response->set_single_node_packets(single);
+  std::map<std::string, LatencyAggregate> loops;
+  if (absl::Status s = MergeAggregates(&db_, worker_, AggKind::kLoop, nullptr, *range, &loops);
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  for (const auto& [key, agg] : loops) {
+    v1::LoopSummary* l = response->add_loops();
+    for (std::string& node : KeyNodes(key)) l->add_nodes(std::move(node));
+    l->set_packets(agg.packets);
+    *l->mutable_longest() = Nanos(agg.latency.max());
+    l->set_slowest_hash(agg.slowest_hash);
+    l->set_slowest_hash_hex(HashToHex(agg.slowest_hash));
+  }
   FillCovered(*range, response->mutable_covered());
   return grpc::Status::OK;
 }
@@ -197,14 +232,12 @@ grpc::Status QueryService::PathLatency(grpc::ServerContext*,
   if (!range.ok()) return ToGrpcStatus(range.status());
   absl::StatusOr<std::vector<NodeRow>> nodes = db_.Nodes();
   if (!nodes.ok()) return ToGrpcStatus(nodes.status());
-  uint64_t bound = 0;
-  bool synced = true;
-  for (const std::string& name : {request->from_node(), request->to_node()}) {
-    absl::StatusOr<const NodeRow*> row = FindNode(*nodes, name);
-    if (!row.ok()) return ToGrpcStatus(row.status());
-    bound += (*row)->clock.estimated_error_ns();
-    synced = synced && (*row)->clock.synchronized();
-  }
+  absl::StatusOr<const NodeRow*> from = FindNode(*nodes, request->from_node());
+  if (!from.ok()) return ToGrpcStatus(from.status());
+  absl::StatusOr<const NodeRow*> to = FindNode(*nodes, request->to_node());
+  if (!to.ok()) return ToGrpcStatus(to.status());
+  // Only the two ends' clocks stamp the figures (from's arrival, to's exit).
+  const ClockBound bound = BoundBetween((*from)->clock, (*to)->clock);
   const std::string key = KeyText(request->from_node(), request->to_node());
   std::map<std::string, LatencyAggregate> aggs;
   if (absl::Status s = MergeAggregates(&db_, worker_, AggKind::kSpan, &key, *range, &aggs);
@@ -214,8 +247,9 @@ grpc::Status QueryService::PathLatency(grpc::ServerContext*,
   response->set_from_node(request->from_node());
   response->set_to_node(request->to_node());
   FillSummary(aggs[key], response->mutable_latency());
-  *response->mutable_clock_error_bound() = Nanos(static_cast<int64_t>(bound));
-  response->set_clocks_synchronized(synced);
+  *response->mutable_clock_error_bound() = Nanos(static_cast<int64_t>(bound.error_ns));
+  response->set_clocks_synchronized(bound.synchronized);
+  response->set_clock_method(bound.method);
   FillCovered(*range, response->mutable_covered());
   return grpc::Status::OK;
 }
@@ -234,8 +268,12 @@ grpc::Status QueryService::HopLatency(grpc::ServerContext*, const v1::HopLatency
       return ToGrpcStatus(row.status());
     }
   }
-  absl::flat_hash_map<std::string, uint64_t> error_ns;
-  for (const NodeRow& r : *nodes) error_ns[r.name] = r.clock.estimated_error_ns();
+  absl::flat_hash_map<std::string, const v1::ClockState*> clocks;
+  for (const NodeRow& r : *nodes) clocks[r.name] = &r.clock;
+  auto clock_of = [&](const std::string& name) -> const v1::ClockState& {
+    auto it = clocks.find(name);
+    return it != clocks.end() ? *it->second : v1::ClockState::default_instance();
+  };
 
   std::map<std::string, LatencyAggregate> hops, residences;
   if (absl::Status s = MergeAggregates(&db_, worker_, AggKind::kHop, nullptr, *range, &hops);
@@ -257,7 +295,9 @@ grpc::Status QueryService::HopLatency(grpc::ServerContext*, const v1::HopLatency
     h->set_from_node(from);
     h->set_to_node(to);
     FillSummary(agg, h->mutable_latency());
-    *h->mutable_clock_error_bound() = Nanos(static_cast<int64_t>(error_ns[from] + error_ns[to]));
+    const ClockBound bound = BoundBetween(clock_of(from), clock_of(to));
+    *h->mutable_clock_error_bound() = Nanos(static_cast<int64_t>(bound.error_ns));
+    h->set_clock_method(bound.method);
   }
   for (const auto& [node, agg] : residences) {
     if (!only.empty() && node != only) continue;
@@ -310,7 +350,7 @@ grpc::Status QueryService::TracePacket(grpc::ServerContext*,
   for (const StoredObservation& s : *found) {
     auto [it, inserted] = index.try_emplace(s.node, static_cast<uint32_t>(names.size()));
     if (inserted) names.push_back(s.node);
-    sightings.push_back(Sighting{it->second, s.observation.arrival_ns, s.observation.exit_ns});
+    sightings.push_back(Sighting::Of(it->second, s.observation));
     full[{it->second, s.observation.arrival_ns}] = &s.observation;
   }
   std::vector<std::vector<Sighting>> trajectories;
@@ -332,6 +372,8 @@ grpc::Status QueryService::TracePacket(grpc::ServerContext*,
       ob->set_ifindex_out(o.ifindex_out);
       ob->set_length(o.length);
       ob->set_flags(o.flags);
+      ob->set_ttl(o.ttl);
+      ob->set_gso_segs(o.gso_segs);
       *ob->mutable_residence() = Nanos(Residence(t[i]));
       if (i > 0) {
         const int64_t hop = hoplat::HopLatency(t[i - 1], t[i]);
@@ -343,6 +385,7 @@ grpc::Status QueryService::TracePacket(grpc::ServerContext*,
     const int64_t span = SpanLatency(t.front(), t.back());
     *out->mutable_path_latency() = Nanos(span);
     out->set_path_latency_ns(span);
+    out->set_loop(IsLoop(t));
   }
   return grpc::Status::OK;
 }

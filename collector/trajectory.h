@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/observation.h"
+
 namespace hoplat {
 
 // One packet (one hash) seen at one node. `node` is whatever small integer
@@ -12,23 +14,44 @@ struct Sighting {
   uint32_t node = 0;
   uint64_t arrival_ns = 0;
   uint64_t exit_ns = 0;
+  uint64_t residence_ns = 0;  // monotonic; 0: not known (exit - arrival then)
+  uint32_t ttl = 0;           // at arrival; 0: not known
+  uint32_t flags = 0;         // HOPLAT_F_*: sent, forwarded or delivered here
+
+  static Sighting Of(uint32_t node, const Observation& o) {
+    return Sighting{node, o.arrival_ns, o.exit_ns, o.residence_ns, o.ttl, o.flags};
+  }
 };
 
 // Splits every sighting of one hash into trajectories: one packet's crossing
-// of the network, ordered by arrival.
+// of the network, in path order.
 //
 // Sightings more than `window_ns` apart (arrival to arrival, in time order)
-// belong to different crossings. Within a cluster, a node seen k times saw k
-// copies of identical bytes (a retransmission): the i-th sighting at each
-// node goes to the i-th trajectory, first in first out, so a copy never makes
-// a loop out of two crossings. `sightings` is reordered; `out` is replaced.
+// belong to different crossings. Within a cluster, a node seen k times with
+// one TTL saw k copies of identical bytes (a retransmission): the i-th
+// sighting at each node goes to the i-th trajectory, first in first out, so
+// a copy never makes a loop out of two crossings. A node seen again with
+// another TTL saw the same packet come round again: a routing loop, one
+// trajectory that holds the node twice (IsLoop).
+//
+// Path order does not trust clocks when it need not: every router lowers
+// the TTL, so a trajectory whose sightings all carry one is ordered by TTL,
+// highest first, then by where the packet was (sent before forwarded before
+// delivered: a sender and the first router see one TTL), then by arrival.
+// Without TTLs (older agents) it is ordered by arrival. `sightings` is
+// reordered; `out` is replaced.
 void SplitTrajectories(std::vector<Sighting>* sightings, uint64_t window_ns,
                        std::vector<std::vector<Sighting>>* out);
 
+// True if a node appears twice: the packet looped (never latency).
+bool IsLoop(const std::vector<Sighting>& trajectory);
+
 // Latencies along one trajectory, as the API defines them. Signed: a negative
 // value means the two nodes' clocks disagree by more than the latency.
+// Residence is on the router's monotonic clock when the agent sent it.
 inline int64_t Residence(const Sighting& s) {
-  return static_cast<int64_t>(s.exit_ns - s.arrival_ns);
+  return s.residence_ns != 0 ? static_cast<int64_t>(s.residence_ns)
+                             : static_cast<int64_t>(s.exit_ns - s.arrival_ns);
 }
 inline int64_t HopLatency(const Sighting& from, const Sighting& to) {
   return static_cast<int64_t>(to.arrival_ns - from.exit_ns);

@@ -12,6 +12,9 @@ void AppendToBatch(const Observation& o, v1::ObservationBatch* batch) {
   batch->add_ifindex_out(o.ifindex_out);
   batch->add_length(o.length);
   batch->add_flags(o.flags);
+  batch->add_residence_ns(o.residence_ns);
+  batch->add_ttl(o.ttl);
+  batch->add_gso_segs(o.gso_segs);
 }
 
 absl::Status ObservationsFromBatch(const v1::ObservationBatch& b,
@@ -25,6 +28,14 @@ absl::Status ObservationsFromBatch(const v1::ObservationBatch& b,
         b.seq(), n, b.arrival_ns_size(), b.exit_ns_size(), b.ifindex_in_size(),
         b.ifindex_out_size(), b.length_size(), b.flags_size()));
   }
+  auto optional_ok = [n](int size) { return size == 0 || size == n; };
+  if (!optional_ok(b.residence_ns_size()) || !optional_ok(b.ttl_size()) ||
+      !optional_ok(b.gso_segs_size())) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "batch %d: columns of unequal length (hash %d, residence_ns %d, ttl %d, gso_segs %d; "
+        "each of these is either absent or as long as hash)",
+        b.seq(), n, b.residence_ns_size(), b.ttl_size(), b.gso_segs_size()));
+  }
   out->resize(n);
   for (int i = 0; i < n; ++i) {
     Observation& o = (*out)[i];
@@ -35,6 +46,9 @@ absl::Status ObservationsFromBatch(const v1::ObservationBatch& b,
     o.ifindex_out = b.ifindex_out(i);
     o.length = b.length(i);
     o.flags = b.flags(i);
+    o.residence_ns = b.residence_ns_size() ? b.residence_ns(i) : 0;
+    o.ttl = b.ttl_size() ? b.ttl(i) : 0;
+    o.gso_segs = b.gso_segs_size() ? b.gso_segs(i) : 1;
   }
   return absl::OkStatus();
 }

@@ -16,11 +16,25 @@ struct Observation {
   uint32_t ifindex_out = 0;
   uint32_t length = 0;
   uint32_t flags = 0;
+  // Exit minus arrival on the router's monotonic clock, immune to steps of
+  // the wall clock; 0 if not known (an older agent): then exit - arrival.
+  uint64_t residence_ns = 0;
+  // IPv4 TTL / IPv6 hop limit at arrival; 0 if not known.
+  uint32_t ttl = 0;
+  // Wire packets in the skb (a GRO/GSO aggregate holds several), >= 1.
+  uint32_t gso_segs = 1;
+
+  // The residence to report: the monotonic one when known.
+  int64_t Residence() const {
+    return residence_ns != 0 ? static_cast<int64_t>(residence_ns)
+                             : static_cast<int64_t>(exit_ns - arrival_ns);
+  }
 
   bool operator==(const Observation& o) const {
     return hash == o.hash && arrival_ns == o.arrival_ns && exit_ns == o.exit_ns &&
            ifindex_in == o.ifindex_in && ifindex_out == o.ifindex_out &&
-           length == o.length && flags == o.flags;
+           length == o.length && flags == o.flags && residence_ns == o.residence_ns &&
+           ttl == o.ttl && gso_segs == o.gso_segs;
   }
 };
 

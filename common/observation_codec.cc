@@ -7,7 +7,9 @@
 namespace hoplat {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+// 1: the core fields. 2: then residence_ns (as its difference from
+// exit - arrival, zero unless the wall clock moved), ttl and gso_segs.
+constexpr uint8_t kVersion = 2;
 
 void PutVarint(uint64_t v, std::string* out) {
   while (v >= 0x80) {
@@ -69,10 +71,12 @@ class Reader {
 
 }  // namespace
 
-std::string EncodeObservations(absl::Span<const Observation> obs) {
+namespace {
+
+std::string Encode(absl::Span<const Observation> obs, uint8_t version) {
   std::string out;
-  out.reserve(2 + obs.size() * 20);
-  out.push_back(static_cast<char>(kVersion));
+  out.reserve(2 + obs.size() * 23);
+  out.push_back(static_cast<char>(version));
   PutVarint(obs.size(), &out);
   for (const Observation& o : obs) {
     char le[8];
@@ -95,15 +99,28 @@ std::string EncodeObservations(absl::Span<const Observation> obs) {
   for (const Observation& o : obs) PutVarint(o.ifindex_out, &out);
   for (const Observation& o : obs) PutVarint(o.length, &out);
   for (const Observation& o : obs) PutVarint(o.flags, &out);
+  if (version >= 2) {
+    for (const Observation& o : obs) {
+      PutVarint(ZigZag(static_cast<int64_t>(o.residence_ns - (o.exit_ns - o.arrival_ns))), &out);
+    }
+    for (const Observation& o : obs) PutVarint(o.ttl, &out);
+    for (const Observation& o : obs) PutVarint(o.gso_segs, &out);
+  }
   return out;
 }
+
+}  // namespace
+
+std::string EncodeObservations(absl::Span<const Observation> obs) { return Encode(obs, kVersion); }
+
+std::string EncodeCoreFields(absl::Span<const Observation> obs) { return Encode(obs, 1); }
 
 absl::Status DecodeObservations(absl::string_view data, std::vector<Observation>* out) {
   Reader r(data);
   uint8_t version;
   uint64_t n;
   if (!r.Byte(&version)) return absl::DataLossError("observation block: empty");
-  if (version != kVersion) {
+  if (version < 1 || version > kVersion) {
     return absl::DataLossError("observation block: unknown version " + std::to_string(version));
   }
   // Every observation takes at least 8 + 6 bytes: bound n before allocating.
@@ -131,6 +148,21 @@ absl::Status DecodeObservations(absl::string_view data, std::vector<Observation>
   for (uint64_t i = 0; ok && i < n; ++i) ok = r.Varint32(&o[i].ifindex_out);
   for (uint64_t i = 0; ok && i < n; ++i) ok = r.Varint32(&o[i].length);
   for (uint64_t i = 0; ok && i < n; ++i) ok = r.Varint32(&o[i].flags);
+  if (version >= 2) {
+    for (uint64_t i = 0; ok && i < n; ++i) {
+      uint64_t v = 0;
+      ok = r.Varint(&v);
+      o[i].residence_ns = (o[i].exit_ns - o[i].arrival_ns) + static_cast<uint64_t>(UnZigZag(v));
+    }
+    for (uint64_t i = 0; ok && i < n; ++i) ok = r.Varint32(&o[i].ttl);
+    for (uint64_t i = 0; ok && i < n; ++i) ok = r.Varint32(&o[i].gso_segs);
+  } else {
+    for (uint64_t i = 0; i < n; ++i) {
+      o[i].residence_ns = 0;
+      o[i].ttl = 0;
+      o[i].gso_segs = 1;
+    }
+  }
   if (ok && r.remaining() != 0) ok = false;
   if (!ok) {
     out->resize(base);

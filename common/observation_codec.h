@@ -17,10 +17,18 @@ namespace hoplat {
 // stored as the (small) residence, and the 32-bit fields as varints. A typical
 // observation takes 17-20 bytes instead of 40.
 //
-// Layout: u8 version (1), varint n, n x u64le hash, varint first arrival,
+// Layout: u8 version (2), varint n, n x u64le hash, varint first arrival,
 // (n-1) x zigzag varint arrival delta, n x zigzag varint (exit - arrival),
-// then n varints for each of ifindex_in, ifindex_out, length, flags.
+// then n varints for each of ifindex_in, ifindex_out, length, flags; from
+// version 2, n x zigzag varint (residence_ns - (exit - arrival)), then n
+// varints for each of ttl, gso_segs. Version 1 blocks (stored before) decode
+// with residence_ns 0, ttl 0, gso_segs 1.
 std::string EncodeObservations(absl::Span<const Observation> observations);
+
+// The version 1 layout (the core fields only), whatever the current
+// version: what batch digests are computed over, so that a digest stored
+// by an older collector still matches the same batch resent.
+std::string EncodeCoreFields(absl::Span<const Observation> observations);
 
 // Appends to *out. DATA_LOSS on truncated or malformed input; *out is then
 // left as it was.

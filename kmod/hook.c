@@ -62,6 +62,7 @@ static unsigned int hoplat_arrival_hook(void *priv, struct sk_buff *skb,
 	a.length = info.length;
 	a.flags = info.flags;
 	a.gso_segs = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
+	a.ttl = info.ttl;
 	a.local_out = local_out;
 	hoplat_stash_put(state->net, skb, &a);
 out:
@@ -105,7 +106,7 @@ static unsigned int hoplat_exit_hook(void *priv, struct sk_buff *skb,
 			       local_in ? HOPLAT_F_LOCAL_IN : HOPLAT_F_FORWARDED);
 	rec.gso_segs = a.gso_segs;
 	rec.version = HOPLAT_RECORD_VERSION;
-	rec.reserved0 = 0;
+	rec.ttl = a.ttl;
 	rec.cpu = smp_processor_id();
 	rec.reserved1 = 0;
 

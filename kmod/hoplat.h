@@ -100,6 +100,7 @@ struct hoplat_stashed_arrival {
 	u32 length;
 	u32 flags;
 	u16 gso_segs;
+	u8 ttl;
 	bool local_out;
 };
 int hoplat_stash_init(void);

@@ -192,6 +192,7 @@ static inline __attribute__((always_inline)) int words(bool ipv6, const u8 *pkt,
 		hlen = (pkt[0] & 0xf) * 4;
 		end = (u32)pkt[2] << 8 | pkt[3];
 		proto = pkt[9];
+		out->ttl = pkt[8];
 		w[n++] = (load_le64(pkt) & 0xffffffffffff0000ULL) | 0x04 | (u64)proto << 8;
 		w[n++] = load_le64(pkt + 12);
 		if (pkt[6] & 0x3f || pkt[7]) {	/* MF, or an offset */
@@ -204,6 +205,7 @@ static inline __attribute__((always_inline)) int words(bool ipv6, const u8 *pkt,
 		hlen = 40;
 		end = 40 + ((u32)pkt[4] << 8 | pkt[5]);
 		proto = pkt[6];
+		out->ttl = pkt[7];
 		w[n++] = (load_le64(pkt) & 0x00ffffffffff0f00ULL) | 0x06;
 		w[n++] = load_le64(pkt + 8);
 		w[n++] = load_le64(pkt + 16);

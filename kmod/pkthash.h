@@ -48,6 +48,7 @@ struct hoplat_pkt_info {
 	u64 hash;
 	u32 length;	/* IP total length (IPv6: 40 + payload length) */
 	u32 flags;	/* HOPLAT_F_IPV6, HOPLAT_F_FRAGMENT, HOPLAT_F_NO_L4 */
+	u8 ttl;		/* IPv4 TTL / IPv6 hop limit: not hashed, routers change it */
 };
 
 /*

@@ -149,8 +149,9 @@ done
 done_steps
 
 echo "The lab: h1 - r1 - r2 - r3 - h2, tc netem delay ${delay} ms on r2 -> r3, ${seconds} s of each traffic kind."
-echo "(The guest runs no NTP, so the agents report its clock as NOT synchronised; the three"
-echo "routers share that one clock, so no hop below carries clock skew.)"
+echo "(The three routers are namespaces of one guest kernel: their agents report its boot id"
+echo "as their clock domain, so the collector knows they read one clock and every bound below"
+echo "is ±0, shared clock, although the guest runs no NTP.)"
 grep -a '^HOPLAT_INFO \(ping\|iperf\)' "$vmdir/results.txt" | sed 's/^HOPLAT_INFO /  /' || true
 echo
 echo "== nodes =="; hoplat nodes

@@ -9,7 +9,8 @@
 
 namespace hoplat {
 
-// Text tables for people: columns padded to their widest cell.
+// Text tables for people: columns padded to their widest cell (in
+// characters: UTF-8 such as "±" counts once).
 class Table {
  public:
   explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
@@ -27,6 +28,18 @@ std::string FormatDuration(const google::protobuf::Duration& d, bool present = t
 // p50, p90, p99, p99.9, max, clock errors.
 std::vector<std::string> SummaryCells(std::string first, const v1::LatencySummary& s);
 std::vector<std::string> SummaryHeader(std::string first);
+
+// A clock error bound with where it comes from (ClockMethod):
+// "±0 (shared clock)", "±4us (reported)", "±32s (NOT SYNC)"; "±4us" from a
+// collector that does not say.
+std::string FormatClockBound(const google::protobuf::Duration& bound, v1::ClockMethod method);
+
+// The clock column of `hoplat nodes`, one cell per node in order. A node
+// whose clock domain another listed node shares: "shared" and the domain's
+// first 8 characters (latencies between them are exact), then, if some
+// listed node is outside that domain, its own state as below after a comma.
+// Any other node: "sync ±X" or "NOT SYNC".
+std::vector<std::string> ClockCells(const v1::ListNodesResponse& nodes);
 
 }  // namespace hoplat
 

@@ -106,11 +106,12 @@ int Nodes(v1::Query::Stub* q) {
   // the device, the agent's spool full.
   hoplat::Table t({"node", "connected", "last seen", "clock", "stored", "late", "ring drops",
                    "no reader", "spool lost"});
-  for (const v1::Node& n : r.nodes()) {
-    t.Add({n.node_id(), n.connected() ? "yes" : "no", Ago(n.last_seen()),
-           n.clock().synchronized()
-               ? absl::StrCat("sync ±", absl::FormatDuration(absl::Nanoseconds(n.clock().estimated_error_ns())))
-               : "NOT SYNC",
+  // Shared with another listed node (one kernel: exact between them), or
+  // the node's own synchronisation.
+  const std::vector<std::string> clocks = hoplat::ClockCells(r);
+  for (int i = 0; i < r.nodes_size(); ++i) {
+    const v1::Node& n = r.nodes(i);
+    t.Add({n.node_id(), n.connected() ? "yes" : "no", Ago(n.last_seen()), clocks[i],
            absl::StrCat(n.observations_stored()), absl::StrCat(n.late_observations()),
            absl::StrCat(n.module().ring_drops()), absl::StrCat(n.module().no_reader()),
            absl::StrCat(n.agent().spool_dropped_observations())});
@@ -145,6 +146,13 @@ int Paths(v1::Query::Stub* q) {
   }
   std::cout << t.Render();
   std::cout << "packets seen by one router only: " << r.single_node_packets() << "\n";
+  // Loops are no latency: their own lines, with a hash to trace.
+  for (const v1::LoopSummary& l : r.loops()) {
+    std::cout << "ROUTING LOOP " << absl::StrJoin(l.nodes(), " > ") << ": " << l.packets()
+              << " packets, longest " << absl::FormatDuration(absl::Nanoseconds(
+                                             TimeUtil::DurationToNanoseconds(l.longest())))
+              << " (trace " << l.slowest_hash_hex() << ")\n";
+  }
   return 0;
 }
 
@@ -162,8 +170,13 @@ int Path(v1::Query::Stub* q, const std::string& from, const std::string& to) {
   hoplat::Table t(hoplat::SummaryHeader("from > to"));
   t.Add(hoplat::SummaryCells(absl::StrCat(from, " > ", to), r.latency()));
   std::cout << t.Render();
-  std::cout << "clock error bound: " << hoplat::FormatDuration(r.clock_error_bound())
-            << (r.clocks_synchronized() ? "" : "  (a clock is NOT synchronised)") << "\n";
+  // A collector that names no method still says whether the clocks are in sync.
+  std::cout << "clock error bound: "
+            << hoplat::FormatClockBound(r.clock_error_bound(), r.clock_method())
+            << (r.clock_method() == v1::CLOCK_METHOD_UNSPECIFIED && !r.clocks_synchronized()
+                    ? "  (a clock is NOT synchronised)"
+                    : "")
+            << "\n";
   return 0;
 }
 
@@ -236,7 +249,7 @@ int Hops(v1::Query::Stub* q, const std::string& node, const std::string& to) {
   for (const v1::HopSummary& h : r.hops()) {
     std::vector<std::string> row =
         hoplat::SummaryCells(absl::StrCat(h.from_node(), " > ", h.to_node()), h.latency());
-    row.push_back(hoplat::FormatDuration(h.clock_error_bound()));
+    row.push_back(hoplat::FormatClockBound(h.clock_error_bound(), h.clock_method()));
     hops.Add(row);
   }
   hoplat::Table res(hoplat::SummaryHeader("residence"));

@@ -30,6 +30,10 @@ uint64_t BatchDigest(absl::string_view encoded) {
   return h == 0 ? 1 : h;
 }
 
+uint64_t ContentDigest(absl::Span<const Observation> observations) {
+  return BatchDigest(EncodeCoreFields(observations));
+}
+
 BatchInserter::BatchInserter(Db* db)
     : db_(db),
       insert_(db,
@@ -39,8 +43,7 @@ BatchInserter::BatchInserter(Db* db)
 
 absl::StatusOr<BatchInserter::Outcome> BatchInserter::Insert(
     int64_t node_id, uint64_t seq, uint64_t count, uint64_t min_arrival_ns,
-    uint64_t max_arrival_ns, absl::string_view encoded) {
-  const uint64_t digest = BatchDigest(encoded);
+    uint64_t max_arrival_ns, absl::string_view encoded, uint64_t digest) {
   insert_.Bind(1, node_id)
       .Bind(2, seq)
       .Bind(3, count)

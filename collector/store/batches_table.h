@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "collector/store/sqlite.h"
 #include "common/observation.h"
 
@@ -21,6 +22,9 @@ namespace hoplat {
 // A stable 64-bit digest of a batch's encoded observations: stored, so it
 // must never change.
 uint64_t BatchDigest(absl::string_view encoded);
+// What a batch's digest is: BatchDigest of its core fields in the version 1
+// layout (EncodeCoreFields), so that it survives changes of the format.
+uint64_t ContentDigest(absl::Span<const Observation> observations);
 
 // Inserts batches with prepared statements for a whole group commit.
 class BatchInserter {
@@ -34,7 +38,7 @@ class BatchInserter {
   // content (or before digests were kept): a duplicate.
   absl::StatusOr<Outcome> Insert(int64_t node_id, uint64_t seq, uint64_t count,
                                  uint64_t min_arrival_ns, uint64_t max_arrival_ns,
-                                 absl::string_view encoded);
+                                 absl::string_view encoded, uint64_t digest);
 
  private:
   Db* db_;

@@ -304,7 +304,7 @@ void Store::CommitBatches(std::vector<BatchJob>* jobs) {
     for (size_t i = 0; i < jobs->size(); ++i) {
       const BatchJob& j = (*jobs)[i];
       absl::StatusOr<BatchInserter::Outcome> outcome = batches.Insert(
-          j.node_id, j.seq, j.observations.size(), j.min_arrival_ns, j.max_arrival_ns, j.encoded);
+          j.node_id, j.seq, j.observations.size(), j.min_arrival_ns, j.max_arrival_ns, j.encoded, j.digest);
       if (!outcome.ok()) return outcome.status();
       outcomes[i] = *outcome;
       if (exit_before_commit_seq_ && j.seq == *exit_before_commit_seq_) {

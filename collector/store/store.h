@@ -48,6 +48,7 @@ struct BatchJob {
   uint64_t seq = 0;
   std::vector<Observation> observations;
   std::string encoded;  // EncodeObservations(observations)
+  uint64_t digest = 0;  // ContentDigest(observations)
   uint64_t min_arrival_ns = 0;
   uint64_t max_arrival_ns = 0;
   std::function<void(absl::Status status, bool duplicate)> done;

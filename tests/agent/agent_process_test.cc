@@ -185,5 +185,33 @@ TEST_F(AgentProcessTest, CollectorKilledMidStreamThenRestartedLosesNothing) {
   EXPECT_EQ(collector->Stop(), 0);
 }
 
+TEST_F(AgentProcessTest, ClockDomainFlagReachesTheCollectorAndReplayHasNoneByDefault) {
+  ASSERT_TRUE(WriteReplayFile(dir_.file("r1.rec"), Records(100, now_ns_)).ok());
+  std::unique_ptr<Subprocess> collector = StartCollector();
+  auto run_agent = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {HOPLAT_AGENT_BINARY, "--collector=" + listen_,
+                                     "--node_id=r1", "--replay=" + dir_.file("r1.rec"),
+                                     "--spool_dir=", "--drain_timeout=30s"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Subprocess(args).Wait();
+  };
+  ASSERT_EQ(run_agent({"--clock_domain=netns-host"}), 0);
+  std::optional<v1::Node> named = Node();
+  ASSERT_TRUE(named.has_value());
+  EXPECT_EQ(named->clock().clock_domain(), "netns-host");
+  // Replayed records were timestamped by some other kernel: not this one's
+  // boot id.
+  ASSERT_EQ(run_agent({}), 0);
+  std::optional<v1::Node> replayed = Node();
+  ASSERT_TRUE(replayed.has_value());
+  EXPECT_EQ(replayed->clock().clock_domain(), "");
+
+  const CommandResult bad = RunCommand(std::string(HOPLAT_AGENT_BINARY) +
+                                       " --node_id=r1 --replay=/dev/null --clock_domain=a/b 2>&1");
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_NE(bad.out.find("--clock_domain"), std::string::npos) << bad.out;
+  EXPECT_EQ(collector->Stop(), 0);
+}
+
 }  // namespace
 }  // namespace hoplat::testing

@@ -80,7 +80,7 @@ TEST_F(AgentTest, ReplayIsStoredExactlyOnceWithEveryValue) {
   ASSERT_NE(r1, nullptr);
   EXPECT_EQ(r1->observations_stored(), records.size());
   EXPECT_EQ(r1->agent().records_read(), records.size()) << "the final report reached the collector";
-  for (size_t i : {0u, 999u, 1000u, 25'499u}) {
+  for (size_t i : {0u, 7u, 999u, 1000u, 25'499u}) {
     grpc::ClientContext ctx;
     v1::TracePacketRequest req;
     req.set_hash(records[i].hash);
@@ -95,6 +95,32 @@ TEST_F(AgentTest, ReplayIsStoredExactlyOnceWithEveryValue) {
     EXPECT_EQ(o.ifindex_out(), records[i].ifindex_out);
     EXPECT_EQ(o.length(), records[i].length);
     EXPECT_EQ(o.flags(), records[i].flags);
+    EXPECT_EQ(o.ttl(), records[i].ttl);
+    EXPECT_EQ(o.gso_segs(), records[i].gso_segs);
+    EXPECT_EQ(o.residence().nanos(), static_cast<int32_t>(records[i].residence_ns))
+        << "the monotonic residence, not exit - arrival";
+  }
+}
+
+TEST_F(AgentTest, ClockDomainReachesTheCollector) {
+  StartCollector();
+  const std::vector<hoplat_record> records = Records(100, kT0);
+  ASSERT_TRUE(WriteReplayFile(dir_.file("r.rec"), records).ok());
+  for (const std::string domain : {"kernel-a", ""}) {
+    SCOPED_TRACE(domain);
+    const std::string node = domain.empty() ? "r2" : "r1";
+    auto source = ReplaySource::Open(dir_.file("r.rec"));
+    ASSERT_TRUE(source.ok());
+    AgentOptions options = Options(node);
+    options.clock_domain = domain;
+    Agent agent(options, source->get());
+    ASSERT_TRUE(agent.Run().ok());
+    ASSERT_TRUE(collector_->Sync().ok());
+    const v1::ListNodesResponse nodes = Nodes();
+    const v1::Node* n = FindNode(nodes, node);
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->clock().clock_domain(), domain) << "in the Hello and the reports";
+    EXPECT_EQ(n->clock().source(), "adjtimex") << "the rest of the state is the kernel's";
   }
 }
 

@@ -32,6 +32,20 @@ TEST(ReplaySourceTest, RejectsWhatIsNotARecordFile) {
             absl::StatusCode::kDataLoss);
 }
 
+TEST(ReplaySourceTest, VersionOneRecordsAreRead) {
+  // Recorded before the TTL was: the byte is reserved (zero).
+  TempDir dir;
+  std::vector<hoplat_record> old = Records(3, 1);
+  for (hoplat_record& r : old) r.version = 1, r.ttl = 0;
+  ASSERT_TRUE(WriteReplayFile(dir.file("v1"), old).ok());
+  auto source = ReplaySource::Open(dir.file("v1"));
+  ASSERT_TRUE(source.ok());
+  std::vector<hoplat_record> out;
+  absl::StatusOr<size_t> n = (*source)->Read(10, absl::ZeroDuration(), &out);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 3u);
+}
+
 TEST(ReplaySourceTest, PipeIsReadAsRecordsArriveEvenSplitAcrossWrites) {
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);

@@ -20,13 +20,15 @@ inline std::vector<hoplat_record> Records(int n, uint64_t t0, uint64_t first_has
     r.hash = TestHash(first_hash + i);
     r.arrival_ns = t0 + static_cast<uint64_t>(i) * 10'000;
     r.exit_ns = r.arrival_ns + 3'000 + i % 7;
-    r.residence_ns = 3'000 + i % 7;
+    // Monotonic: the wall clock's own, except where it stepped.
+    r.residence_ns = i % 500 == 7 ? 2'500 : 3'000 + i % 7;
     r.ifindex_in = 2;
     r.ifindex_out = 3 + i % 2;
     r.length = 60 + i % 1400;
     r.flags = HOPLAT_F_FORWARDED | (i % 3 == 0 ? HOPLAT_F_IPV6 : 0);
-    r.gso_segs = 1;
+    r.gso_segs = static_cast<uint16_t>(i % 11 == 0 ? 1 + i % 45 : 1);
     r.version = HOPLAT_RECORD_VERSION;
+    r.ttl = static_cast<uint8_t>(1 + i % 255);
   }
   return v;
 }

@@ -48,12 +48,19 @@ class CollectorTest : public ::testing::Test {
   }
   void StopCollector() { collector_.reset(); }
 
+  // A client whose Hello says its clock is synchronised to within
+  // `clock_error_ns`, in no clock domain; or says `clock`.
   std::unique_ptr<IngestClient> Client(const std::string& node, uint64_t clock_error_ns = 0) {
+    v1::ClockState clock;
+    clock.set_synchronized(true);
+    clock.set_estimated_error_ns(clock_error_ns);
+    return Client(node, clock);
+  }
+  std::unique_ptr<IngestClient> Client(const std::string& node, const v1::ClockState& clock) {
     IngestClientOptions o;
     o.target = collector_->target();
     o.node_id = node;
-    o.clock.set_synchronized(true);
-    o.clock.set_estimated_error_ns(clock_error_ns);
+    o.clock = clock;
     return std::make_unique<IngestClient>(o);
   }
 

@@ -189,6 +189,55 @@ TEST_F(CorrelatorTest, ClockSkewedNodeGivesClockErrorsNotNegativeLatency) {
   }
 }
 
+TEST_F(CorrelatorTest, TtlKeepsThePathRightWhenAClockIsFarBehind) {
+  // r2's clock is 30 ms behind: by arrival r2 would come first. The TTL
+  // each router saw (64, 63, 62) keeps the path r1 > r2 > r3.
+  std::vector<Crossing> packets = FixedPackets(50);
+  for (Crossing& c : packets) {
+    for (int r = 0; r < 3; ++r) c.per_router[r].ttl = static_cast<uint32_t>(64 - r);
+    c.per_router[1].arrival_ns -= 30'000'000;
+    c.per_router[1].exit_ns -= 30'000'000;
+  }
+  for (int r = 0; r < 3; ++r) Feed(r, packets);
+  SealEverything();
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.count(), 50u);
+  EXPECT_EQ(rows_.count({AggKind::kPath, "r2>r1>r3"}), 0u);
+  EXPECT_EQ(Row(AggKind::kHop, "r1>r2").clock_errors, 50u) << "the offset shows, as an error";
+  EXPECT_EQ(Row(AggKind::kHop, "r2>r3").latency.min(), 20'000'000 + 30'000'000);
+}
+
+TEST_F(CorrelatorTest, LoopIsCountedAsALoopAndInNoLatency) {
+  // r1 (64) -> r2 (63) -> r1 (62) -> r2 (61): a routing loop, beside
+  // ordinary packets over r1 > r2.
+  std::vector<Observation> r1, r2;
+  for (int i = 0; i < 10; ++i) {
+    const uint64_t t = kT0 + static_cast<uint64_t>(i) * 1'000'000;
+    auto at = [&](uint64_t hash, uint64_t arrival, uint32_t ttl) {
+      Observation o;
+      o.hash = hash;
+      o.arrival_ns = arrival;
+      o.exit_ns = arrival + 10'000;
+      o.ttl = ttl;
+      return o;
+    };
+    r1.push_back(at(TestHash(100 + i), t, 64));
+    r2.push_back(at(TestHash(100 + i), t + 100'000, 63));
+    r1.push_back(at(TestHash(100 + i), t + 200'000, 62));
+    r2.push_back(at(TestHash(100 + i), t + 300'000, 61));
+    r1.push_back(at(TestHash(200 + i), t + 500'000, 64));
+    r2.push_back(at(TestHash(200 + i), t + 600'000, 63));
+  }
+  correlator_.Add("r1", r1, now_);
+  correlator_.Add("r2", r2, now_);
+  SealEverything();
+  const LatencyAggregate& loop = Row(AggKind::kLoop, "r1>r2>r1>r2");
+  EXPECT_EQ(loop.packets, 10u);
+  EXPECT_EQ(loop.latency.max(), 310'000);
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2").packets, 10u) << "only the ordinary packets";
+  EXPECT_EQ(Row(AggKind::kHop, "r1>r2").packets, 10u);
+  EXPECT_EQ(Row(AggKind::kResidence, "r1").packets, 10u);
+}
+
 TEST_F(CorrelatorTest, LiveNodeHoldsCorrelationUntilItCatchesUp) {
   std::vector<Crossing> early = FixedPackets(10);
   std::vector<Crossing> later = FixedPackets(10, kT0 + 30'000'000'000ULL);

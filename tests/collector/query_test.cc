@@ -1,8 +1,10 @@
 // hoplat.v1.Query end to end: three routers stream observations, then every
 // Query call is checked against values known from the synthetic traffic.
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "common/hash_text.h"
 #include "google/protobuf/util/time_util.h"
+#include "kmod/include/uapi/linux/hoplat.h"
 #include "tests/collector/collector_fixture.h"
 
 namespace hoplat::testing {
@@ -93,6 +95,7 @@ TEST_F(QueryTest, PathLatencyMatchesTheTrafficBeforeAndAfterSealing) {
     EXPECT_EQ(r.latency().clock_errors(), 0u);
     EXPECT_EQ(Ns(r.clock_error_bound()), 1000 + 3000);
     EXPECT_TRUE(r.clocks_synchronized());
+    EXPECT_EQ(r.clock_method(), v1::CLOCK_METHOD_REPORTED);
     SealEverything();
   }
 }
@@ -205,6 +208,7 @@ TEST_F(QueryTest, HopLatencyGivesEveryHopAndResidence) {
   EXPECT_EQ(Ns(r.hops(0).latency().min()), kHop1);
   EXPECT_EQ(Ns(r.hops(0).latency().max()), kHop1);
   EXPECT_EQ(Ns(r.hops(0).clock_error_bound()), 1000 + 2000);
+  EXPECT_EQ(r.hops(0).clock_method(), v1::CLOCK_METHOD_REPORTED);
   EXPECT_EQ(Ns(r.hops(1).latency().min()), Hop2(0));
   EXPECT_EQ(Ns(r.hops(1).latency().max()), Hop2(99));
   ASSERT_EQ(r.residences_size(), 3);
@@ -226,6 +230,94 @@ TEST_F(QueryTest, HopLatencyGivesEveryHopAndResidence) {
   v1::HopLatencyResponse none;
   EXPECT_EQ(query_->HopLatency(&ctx3, req, &none).error_code(), grpc::StatusCode::NOT_FOUND)
       << "an unknown node is NOT_FOUND here as in PathLatency";
+}
+
+// The clock state a node's Hello gives (the stored one until its next
+// Hello or report).
+v1::ClockState Clock(bool synchronized, uint64_t error_ns, const std::string& domain) {
+  v1::ClockState c;
+  c.set_synchronized(synchronized);
+  c.set_estimated_error_ns(error_ns);
+  c.set_clock_domain(domain);
+  return c;
+}
+
+TEST_F(QueryTest, OneClockDomainIsExactOtherPairsAddTheirReportedErrors) {
+  auto hello = [&](const std::string& node, const v1::ClockState& clock) {
+    auto client = Client(node, clock);
+    ASSERT_TRUE(client->Connect().ok());
+    ASSERT_TRUE(client->Close().ok());
+  };
+  auto hops = [&] {
+    grpc::ClientContext ctx;
+    v1::HopLatencyRequest req;
+    *req.mutable_range() = WholeRange();
+    v1::HopLatencyResponse r;
+    EXPECT_TRUE(query_->HopLatency(&ctx, req, &r).ok());
+    EXPECT_EQ(r.hops_size(), 2);
+    return r;
+  };
+  ASSERT_TRUE(collector_->Sync().ok());
+
+  // r1 and r3 on one kernel, r2 on another; all synchronised.
+  hello("r1", Clock(true, 1000, "kernel-a"));
+  hello("r2", Clock(true, 2000, "kernel-b"));
+  hello("r3", Clock(true, 3000, "kernel-a"));
+  ASSERT_TRUE(collector_->Sync().ok());
+  const v1::ListNodesResponse nodes = Nodes();
+  EXPECT_EQ(FindNode(nodes, "r1")->clock().clock_domain(), "kernel-a") << "from the Hello";
+  EXPECT_EQ(FindNode(nodes, "r2")->clock().clock_domain(), "kernel-b");
+  v1::PathLatencyResponse path = PathLatency("r1", "r3");
+  EXPECT_EQ(path.latency().count(), static_cast<uint64_t>(kPackets));
+  EXPECT_EQ(Ns(path.clock_error_bound()), 0) << "one clock: no offset at all";
+  EXPECT_TRUE(path.clocks_synchronized());
+  EXPECT_EQ(path.clock_method(), v1::CLOCK_METHOD_SHARED_CLOCK);
+  path = PathLatency("r1", "r2");  // through r2, only the ends' clocks count
+  EXPECT_EQ(Ns(path.clock_error_bound()), 1000 + 2000);
+  EXPECT_TRUE(path.clocks_synchronized());
+  EXPECT_EQ(path.clock_method(), v1::CLOCK_METHOD_REPORTED);
+  v1::HopLatencyResponse h = hops();
+  ASSERT_EQ(h.hops_size(), 2);
+  EXPECT_EQ(Ns(h.hops(0).clock_error_bound()), 1000 + 2000);  // r1 > r2
+  EXPECT_EQ(h.hops(0).clock_method(), v1::CLOCK_METHOD_REPORTED);
+  EXPECT_EQ(Ns(h.hops(1).clock_error_bound()), 2000 + 3000);  // r2 > r3
+  EXPECT_EQ(h.hops(1).clock_method(), v1::CLOCK_METHOD_REPORTED);
+
+  // None synchronised (the VM lab): r1 and r2 share a kernel, r3 says no
+  // domain. One clock needs no synchronisation; across clocks nothing bounds
+  // the offset.
+  hello("r1", Clock(false, 16'000'000'000, "kernel-a"));
+  hello("r2", Clock(false, 16'000'000'000, "kernel-a"));
+  hello("r3", Clock(false, 16'000'000'000, ""));
+  ASSERT_TRUE(collector_->Sync().ok());
+  path = PathLatency("r1", "r2");
+  EXPECT_EQ(Ns(path.clock_error_bound()), 0);
+  EXPECT_TRUE(path.clocks_synchronized());
+  EXPECT_EQ(path.clock_method(), v1::CLOCK_METHOD_SHARED_CLOCK);
+  path = PathLatency("r1", "r3");
+  EXPECT_EQ(Ns(path.clock_error_bound()), 32'000'000'000) << "the reported errors' sum";
+  EXPECT_FALSE(path.clocks_synchronized());
+  EXPECT_EQ(path.clock_method(), v1::CLOCK_METHOD_NONE);
+  h = hops();
+  ASSERT_EQ(h.hops_size(), 2);
+  EXPECT_EQ(Ns(h.hops(0).clock_error_bound()), 0);
+  EXPECT_EQ(h.hops(0).clock_method(), v1::CLOCK_METHOD_SHARED_CLOCK);
+  EXPECT_EQ(h.hops(1).clock_method(), v1::CLOCK_METHOD_NONE);
+
+  // An empty domain is no domain: two nodes without one are not one clock.
+  hello("r2", Clock(false, 7, ""));
+  ASSERT_TRUE(collector_->Sync().ok());
+  path = PathLatency("r2", "r3");
+  EXPECT_EQ(Ns(path.clock_error_bound()), 7 + 16'000'000'000);
+  EXPECT_EQ(path.clock_method(), v1::CLOCK_METHOD_NONE);
+
+  // An absurd error saturates instead of wrapping into a small bound.
+  hello("r1", Clock(true, UINT64_MAX, ""));
+  hello("r3", Clock(true, UINT64_MAX, ""));
+  ASSERT_TRUE(collector_->Sync().ok());
+  path = PathLatency("r1", "r3");
+  EXPECT_EQ(Ns(path.clock_error_bound()), INT64_MAX);
+  EXPECT_EQ(path.clock_method(), v1::CLOCK_METHOD_REPORTED);
 }
 
 TEST_F(QueryTest, TracePacketGivesObservationsInPathOrderWithHops) {
@@ -349,6 +441,65 @@ TEST_F(QueryTest, SingleNodePacketsAreCounted) {
   v1::ListPathsResponse paths;
   ASSERT_TRUE(query_->ListPaths(&ctx, req, &paths).ok());
   EXPECT_EQ(paths.single_node_packets(), 1u);
+}
+
+TEST_F(QueryTest, LoopsAreListedApartAndTracesMarkThem) {
+  // r1 (64) -> r2 (63) -> r1 (62) -> r2 (61), and one ordinary packet.
+  auto at = [](uint64_t hash, uint64_t arrival, uint32_t ttl) {
+    Observation o;
+    o.hash = hash;
+    o.arrival_ns = arrival;
+    o.exit_ns = arrival + 10'000;
+    o.residence_ns = 9'000;
+    o.ttl = ttl;
+    o.flags = HOPLAT_F_FORWARDED;
+    return o;
+  };
+  const uint64_t t = kT0 + 5'000'000'000ULL;
+  auto r1 = Client("a1");  // nodes of their own: the fixture has traffic on r1..r3
+  auto r2 = Client("a2");
+  ASSERT_TRUE(r1->Connect().ok());
+  ASSERT_TRUE(r2->Connect().ok());
+  ASSERT_TRUE(r1->Send(Batch(1, {at(0x100, t, 64), at(0x100, t + 200'000, 62), at(0x200, t, 64)})).ok());
+  ASSERT_TRUE(r2->Send(Batch(1, {at(0x100, t + 100'000, 63), at(0x100, t + 300'000, 61),
+                                 at(0x200, t + 100'000, 63)}))
+                  .ok());
+  for (auto* c : {r1.get(), r2.get()}) {
+    const absl::Status flushed = c->Flush(absl::Seconds(10));
+    ASSERT_TRUE(flushed.ok()) << flushed;
+    ASSERT_TRUE(c->Close().ok());
+  }
+  SealEverything();
+  grpc::ClientContext ctx;
+  v1::ListPathsRequest req;
+  *req.mutable_range() = WholeRange();
+  v1::ListPathsResponse paths;
+  ASSERT_TRUE(query_->ListPaths(&ctx, req, &paths).ok());
+  ASSERT_EQ(paths.loops_size(), 1);
+  EXPECT_EQ(absl::StrJoin(paths.loops(0).nodes(), ">"), "a1>a2>a1>a2");
+  EXPECT_EQ(paths.loops(0).packets(), 1u);
+  EXPECT_EQ(paths.loops(0).slowest_hash(), 0x100u);
+  EXPECT_EQ(TimeUtil::DurationToNanoseconds(paths.loops(0).longest()), 310'000);
+  uint64_t through_a = 0;
+  for (const v1::PathSummary& p : paths.paths()) {
+    if (p.nodes(0) == "a1") {
+      EXPECT_EQ(absl::StrJoin(p.nodes(), ">"), "a1>a2");
+      through_a += p.latency().count();
+    }
+  }
+  EXPECT_EQ(through_a, 1u) << "the loop is in no path";
+
+  grpc::ClientContext tctx;
+  v1::TracePacketRequest treq;
+  treq.set_hash(0x100);
+  v1::TracePacketResponse trace;
+  ASSERT_TRUE(query_->TracePacket(&tctx, treq, &trace).ok());
+  ASSERT_EQ(trace.trajectories_size(), 1);
+  EXPECT_TRUE(trace.trajectories(0).loop());
+  ASSERT_EQ(trace.trajectories(0).observations_size(), 4);
+  EXPECT_EQ(trace.trajectories(0).observations(2).ttl(), 62u);
+  EXPECT_EQ(TimeUtil::DurationToNanoseconds(trace.trajectories(0).observations(2).residence()), 9'000)
+      << "the monotonic residence";
 }
 
 }  // namespace

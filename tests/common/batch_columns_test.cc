@@ -23,5 +23,27 @@ TEST(BatchColumnsTest, RoundTripAndUnequalColumns) {
   EXPECT_NE(s.message().find("length 11"), std::string::npos) << s;
 }
 
+TEST(BatchColumnsTest, AnOlderAgentsBatchWithoutTheNewColumnsIsRead) {
+  const std::vector<Observation> in = RandomObservations(10, 4);
+  v1::ObservationBatch batch;
+  for (const Observation& o : in) AppendToBatch(o, &batch);
+  batch.clear_residence_ns();
+  batch.clear_ttl();
+  batch.clear_gso_segs();
+  std::vector<Observation> out;
+  ASSERT_TRUE(ObservationsFromBatch(batch, &out).ok());
+  ASSERT_EQ(out.size(), in.size());
+  for (const Observation& o : out) {
+    EXPECT_EQ(o.residence_ns, 0u);
+    EXPECT_EQ(o.ttl, 0u);
+    EXPECT_EQ(o.gso_segs, 1u);
+  }
+  // Present, they must be whole.
+  batch.add_ttl(64);
+  const absl::Status s = ObservationsFromBatch(batch, &out);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("ttl 1"), std::string::npos) << s;
+}
+
 }  // namespace
 }  // namespace hoplat

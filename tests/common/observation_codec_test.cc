@@ -21,8 +21,50 @@ TEST(ObservationCodecTest, RoundTripsExactly) {
 
 TEST(ObservationCodecTest, IsCompact) {
   const std::vector<Observation> in = RandomObservations(4096, 1);
+  const double core = static_cast<double>(EncodeCoreFields(in).size()) / in.size();
   const double per = static_cast<double>(EncodeObservations(in).size()) / in.size();
-  EXPECT_LT(per, 24.0) << "bytes per observation";
+  // The core fields (here with random 32-bit flags, 5 bytes of them) ...
+  EXPECT_LT(core, 24.0) << "bytes per observation";
+  // ... and residence (mostly equal to exit - arrival), TTL and GSO
+  // segments in about 3 more.
+  EXPECT_LT(per - core, 4.0) << "bytes per observation for the version 2 fields";
+}
+
+TEST(ObservationCodecTest, AVersionOneBlockReadsWithTheNewFieldsUnknown) {
+  // Stored by an older collector: no monotonic residence, TTL or segments.
+  const std::vector<Observation> in = RandomObservations(100, 9);
+  const std::string v1 = EncodeCoreFields(in);
+  ASSERT_EQ(v1[0], 1);
+  std::vector<Observation> out;
+  ASSERT_TRUE(DecodeObservations(v1, &out).ok());
+  ASSERT_EQ(out.size(), in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    EXPECT_EQ(out[i].hash, in[i].hash);
+    EXPECT_EQ(out[i].arrival_ns, in[i].arrival_ns);
+    EXPECT_EQ(out[i].exit_ns, in[i].exit_ns);
+    EXPECT_EQ(out[i].flags, in[i].flags);
+    EXPECT_EQ(out[i].residence_ns, 0u);
+    EXPECT_EQ(out[i].ttl, 0u);
+    EXPECT_EQ(out[i].gso_segs, 1u);
+    EXPECT_EQ(out[i].Residence(), static_cast<int64_t>(in[i].exit_ns - in[i].arrival_ns));
+  }
+  // The core layout does not see the new fields: a digest over it is the
+  // same whether or not an agent sent them.
+  std::vector<Observation> bare = in;
+  for (Observation& o : bare) o.residence_ns = 0, o.ttl = 0, o.gso_segs = 1;
+  EXPECT_EQ(EncodeCoreFields(bare), v1);
+  EXPECT_NE(EncodeObservations(bare), EncodeObservations(in));
+}
+
+TEST(ObservationCodecTest, MonotonicResidenceSurvivesAWallClockStep) {
+  Observation o;
+  o.arrival_ns = 1'790'000'000'000'000'000ULL;
+  o.exit_ns = o.arrival_ns - 3'000'000'000ULL;  // the wall clock stepped back 3 s
+  o.residence_ns = 12'345;
+  std::vector<Observation> out;
+  ASSERT_TRUE(DecodeObservations(EncodeObservations({o}), &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].Residence(), 12'345);
 }
 
 TEST(ObservationCodecTest, EveryTruncationIsDataLossAndLeavesOutputAlone) {

@@ -24,6 +24,11 @@ inline std::vector<Observation> RandomObservations(size_t n, uint64_t seed) {
     o.ifindex_out = static_cast<uint32_t>(rng() % 8);
     o.length = static_cast<uint32_t>(rng() % 9000);
     o.flags = static_cast<uint32_t>(rng());
+    // The monotonic residence is the wall one unless the clock moved.
+    o.residence_ns = static_cast<uint64_t>(static_cast<int64_t>(o.exit_ns - o.arrival_ns));
+    if (rng() % 100 == 0) o.residence_ns = rng() % 100'000 + 1;
+    o.ttl = static_cast<uint32_t>(rng() % 255 + 1);
+    o.gso_segs = rng() % 10 == 0 ? static_cast<uint32_t>(rng() % 44 + 2) : 1;
   }
   return v;
 }

@@ -108,9 +108,102 @@ TEST_F(CliTest, JsonIsTheApiAnswerAndTablesShowTheSameFigures) {
        {&api.latency().min(), &api.latency().p50(), &api.latency().p99(), &api.latency().max()}) {
     EXPECT_TRUE(absl::StrContains(table.out, FormatDuration(*d))) << table.out;
   }
-  EXPECT_TRUE(absl::StrContains(table.out, "clock error bound: " +
-                                               FormatDuration(api.clock_error_bound())))
+  ASSERT_EQ(api.clock_method(), v1::CLOCK_METHOD_REPORTED);
+  EXPECT_TRUE(absl::StrContains(table.out, "clock error bound: ±" +
+                                               FormatDuration(api.clock_error_bound()) +
+                                               " (reported)\n"))
       << table.out;
+}
+
+// The line of `text` that starts with `prefix` ("" if none).
+std::string LineStartingWith(const std::string& text, const std::string& prefix) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StartsWith(line, prefix)) return std::string(line);
+  }
+  return "";
+}
+
+TEST_F(CliTest, RoutersOnOneKernelShowASharedClockAndExactBounds) {
+  // The VM lab: no NTP in the guest; r1 and r2 there, r3 elsewhere.
+  const std::string boot_id = "0b0392b0-29a4-4ae8-90a4-dbf4cb9c9983";
+  auto hello = [&](const std::string& node, const std::string& domain) {
+    v1::ClockState clock;
+    clock.set_estimated_error_ns(16'000'000'000);
+    clock.set_clock_domain(domain);
+    auto client = Client(node, clock);
+    ASSERT_TRUE(client->Connect().ok());
+    ASSERT_TRUE(client->Close().ok());
+  };
+  hello("r1", boot_id);
+  hello("r2", boot_id);
+  hello("r3", "");
+  ASSERT_TRUE(collector_->Sync().ok());
+
+  const CliRun nodes = Hoplat(Flags() + " nodes");
+  ASSERT_EQ(nodes.rc, 0) << nodes.err;
+  // r3 is outside the domain, so r1's and r2's own state is said too.
+  EXPECT_TRUE(absl::StrContains(LineStartingWith(nodes.out, "r1 "), "shared 0b0392b0, NOT SYNC"))
+      << nodes.out;
+  EXPECT_TRUE(absl::StrContains(LineStartingWith(nodes.out, "r2 "), "shared 0b0392b0, NOT SYNC"))
+      << nodes.out;
+  EXPECT_FALSE(absl::StrContains(LineStartingWith(nodes.out, "r3 "), "shared")) << nodes.out;
+  EXPECT_TRUE(absl::StrContains(LineStartingWith(nodes.out, "r3 "), "NOT SYNC")) << nodes.out;
+
+  const CliRun path = Hoplat(Flags() + " path r1 r2");
+  ASSERT_EQ(path.rc, 0) << path.err;
+  EXPECT_TRUE(absl::StrContains(path.out, "clock error bound: ±0 (shared clock)\n")) << path.out;
+  const CliRun across = Hoplat(Flags() + " path r1 r3");
+  EXPECT_TRUE(absl::StrContains(across.out, "clock error bound: ±32s (NOT SYNC)\n")) << across.out;
+
+  const CliRun hops = Hoplat(Flags() + " hops");
+  ASSERT_EQ(hops.rc, 0) << hops.err;
+  EXPECT_TRUE(absl::EndsWith(LineStartingWith(hops.out, "r1 > r2 "), "  ±0 (shared clock)"))
+      << hops.out;
+  EXPECT_TRUE(absl::EndsWith(LineStartingWith(hops.out, "r2 > r3 "), "±32s (NOT SYNC)"))
+      << hops.out;
+
+  // All three on one kernel: nothing else to say about their clocks.
+  hello("r3", boot_id);
+  ASSERT_TRUE(collector_->Sync().ok());
+  const CliRun all = Hoplat(Flags() + " nodes");
+  for (const char* node : {"r1 ", "r2 ", "r3 "}) {
+    const std::string line = LineStartingWith(all.out, node);
+    EXPECT_TRUE(absl::StrContains(line, "shared 0b0392b0")) << all.out;
+    EXPECT_FALSE(absl::StrContains(line, "SYNC")) << all.out;
+  }
+}
+
+TEST(CliFormatTest, ClockBoundsAndCellsSayWhereTheBoundComesFrom) {
+  const google::protobuf::Duration zero, us4 = TimeUtil::NanosecondsToDuration(4000);
+  EXPECT_EQ(FormatClockBound(zero, v1::CLOCK_METHOD_SHARED_CLOCK), "±0 (shared clock)");
+  EXPECT_EQ(FormatClockBound(us4, v1::CLOCK_METHOD_REPORTED), "±4us (reported)");
+  EXPECT_EQ(FormatClockBound(us4, v1::CLOCK_METHOD_NONE), "±4us (NOT SYNC)");
+  EXPECT_EQ(FormatClockBound(us4, v1::CLOCK_METHOD_UNSPECIFIED), "±4us") << "an older collector";
+
+  v1::ListNodesResponse r;
+  auto add = [&](bool synced, uint64_t error_ns, const std::string& domain) {
+    v1::ClockState* c = r.add_nodes()->mutable_clock();
+    c->set_synchronized(synced);
+    c->set_estimated_error_ns(error_ns);
+    c->set_clock_domain(domain);
+  };
+  add(true, 2'000'000, "aaaaaaaa-1");
+  add(false, 0, "aaaaaaaa-1");
+  add(true, 2'000'000, "bbbb");  // alone in its domain: nothing shared
+  add(false, 0, "");
+  add(false, 0, "");  // empty is no domain, not one shared by both
+  EXPECT_EQ(ClockCells(r),
+            (std::vector<std::string>{"shared aaaaaaaa, sync ±2ms", "shared aaaaaaaa, NOT SYNC",
+                                      "sync ±2ms", "NOT SYNC", "NOT SYNC"}));
+
+  // "±" is one character on the terminal: columns stay aligned.
+  Table t({"hop", "clock bound"});
+  t.Add({"r1 > r2", "±0 (shared clock)"});
+  t.Add({"r2 > r3", "±4us (reported)"});
+  const std::vector<std::string> lines = absl::StrSplit(t.Render(), '\n');
+  EXPECT_EQ(lines[0], "hop            clock bound");
+  EXPECT_EQ(lines[1], "r1 > r2  ±0 (shared clock)");
+  EXPECT_EQ(lines[2], "r2 > r3    ±4us (reported)");
 }
 
 TEST_F(CliTest, HopsFromToKeepsThePathsHopsInOrder) {

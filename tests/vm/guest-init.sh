@@ -120,6 +120,15 @@ fwd /tmp/rec_r1 | hashes | sort >/tmp/h_r1; fwd /tmp/rec_r2 | hashes | sort >/tm
 check s1_same_hashes_r1_r2 $(cmp -s /tmp/h_r1 /tmp/h_r2; echo $?) "$(wc -l </tmp/h_r1) vs $(wc -l </tmp/h_r2)"
 bad=$(fwd /tmp/rec_r1 /tmp/rec_r2 | awk '{ split($6, r, "="); if (r[2] <= 0 || r[2] > 50000000) n++ } END { print n + 0 }')
 check s1_residence_plausible $([ "$bad" = 0 ]; echo $?) "outside (0, 50 ms]: $bad"
+# The TTL at arrival: one lower at the next router, whichever way the packet
+# went; h1 sends with 64 and r1 receives it with 64 (a sender does not lower it).
+ttls() { sed -n 's/.*hash=\([0-9a-f]*\).* ttl=\([0-9]*\).*/\1 \2/p' | sort; }
+fwd /tmp/rec_r1 | ttls >/tmp/t_r1; fwd /tmp/rec_r2 | ttls >/tmp/t_r2
+ttl_bad=$(awk 'NR == FNR { t[$1] = $2; next } ($1 in t) { d = t[$1] - $2; if (d != 1 && d != -1) n++ } END { print n + 0 }' /tmp/t_r1 /tmp/t_r2)
+ttl_pairs=$(awk 'NR == FNR { t[$1] = 1; next } ($1 in t) { n++ } END { print n + 0 }' /tmp/t_r1 /tmp/t_r2)
+out64=$(grep '^R .* kind=out ' /tmp/rec_h1 | grep -c ' ttl=64$')
+check s1_ttl_one_lower_per_router $([ "$ttl_bad" = 0 ] && [ "$ttl_pairs" -ge 40 ] && [ "$out64" -ge 20 ]; echo $?) \
+  "pairs r1/r2 $ttl_pairs, not one apart $ttl_bad; h1 sent with ttl 64: $out64"
 # Userspace hashes the bytes r2 received (TTL 63, DSCP rewritten) to r2's own hashes.
 grep '^C ' /tmp/cap_r2 | hashes | sort -u >/tmp/c_r2
 matched=$(sort -u /tmp/h_r2 | cat - /tmp/c_r2 | sort | uniq -d | wc -l)

@@ -61,10 +61,10 @@ static void print_record(const struct hoplat_record *r)
 			   r->flags & HOPLAT_F_LOCAL_IN ? "in" : "?";
 
 	printf("R hash=%016llx kind=%s arr=%llu exit=%llu res=%llu in=%u out=%u len=%u gso=%u v=%u "
-	       "flags=%x\n",
+	       "flags=%x ttl=%u\n",
 	       (unsigned long long)r->hash, kind, (unsigned long long)r->arrival_ns,
 	       (unsigned long long)r->exit_ns, (unsigned long long)r->residence_ns, r->ifindex_in,
-	       r->ifindex_out, r->length, r->gso_segs, r->version, r->flags);
+	       r->ifindex_out, r->length, r->gso_segs, r->version, r->flags, r->ttl);
 }
 
 struct reader_args {

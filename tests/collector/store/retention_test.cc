@@ -60,7 +60,8 @@ class RetentionTest : public ::testing::Test {
     const std::vector<Observation> obs = {Observation{seq, arrival_ns, arrival_ns + 10, 1, 2, 60, 0}};
     BatchInserter insert(db_.get());
     absl::StatusOr<BatchInserter::Outcome> stored =
-        insert.Insert(1, seq, 1, arrival_ns, arrival_ns, EncodeObservations(obs));
+        insert.Insert(1, seq, 1, arrival_ns, arrival_ns, EncodeObservations(obs),
+                      ContentDigest(obs));
     ASSERT_TRUE(stored.ok() && stored->id > 0);
   }
   int Batches() {

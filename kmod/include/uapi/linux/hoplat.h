@@ -9,7 +9,11 @@
 #include <linux/types.h>
 
 #define HOPLAT_DEVICE "/dev/hoplat"
-#define HOPLAT_RECORD_VERSION 1
+/*
+ * 2: ttl (was reserved0, zero in version 1). Readers accept 1 and 2; a
+ * version 1 record's ttl is unknown (0).
+ */
+#define HOPLAT_RECORD_VERSION 2
 
 /* Record flags. */
 #define HOPLAT_F_FORWARDED	(1U << 0) /* PRE_ROUTING -> POST_ROUTING */
@@ -34,7 +38,7 @@ struct hoplat_record {
 	__u32 flags;		/* HOPLAT_F_* */
 	__u16 gso_segs;		/* wire packets in this skb (GRO/GSO), at least 1 */
 	__u8 version;		/* HOPLAT_RECORD_VERSION */
-	__u8 reserved0;
+	__u8 ttl;		/* IPv4 TTL / IPv6 hop limit at arrival (every router lowers it) */
 	__u32 cpu;		/* CPU that saw the packet */
 	__u64 reserved1;
 };
