@@ -23,6 +23,11 @@ CorrelationWorker::CorrelationWorker(CorrelatorOptions options, Store* store,
   correlator_.BeginReplay();
 }
 
+std::vector<Correlator::PairOffset> CorrelationWorker::ClockOffsets() {
+  absl::MutexLock lock(&correlator_mu_);
+  return correlator_.ClockOffsets();
+}
+
 size_t CorrelationWorker::MinutesToReseal() {
   absl::MutexLock lock(&correlator_mu_);
   size_t n = correlator_.dirty_minutes();

@@ -44,6 +44,7 @@ class CorrelationWorker {
   // Minutes waiting to be correlated again from the stored observations
   // (dirty, or handed to the store and not yet committed).
   size_t MinutesToReseal();
+  std::vector<Correlator::PairOffset> ClockOffsets();
 
   // Reads aggregates of one kind over [from, to) consistently across the
   // database and memory. First the rows in memory (seals not confirmed

@@ -253,6 +253,14 @@ SealedMinutes Correlator::Advance(absl::Time now) {
   return out;
 }
 
+std::vector<Correlator::PairOffset> Correlator::ClockOffsets() const {
+  std::vector<PairOffset> out;
+  for (const auto& [pair, estimate] : offsets_.Latest()) {
+    out.push_back(PairOffset{nodes_[pair.first].name, nodes_[pair.second].name, estimate});
+  }
+  return out;
+}
+
 void Correlator::CloseThrough(uint64_t deadline_ns) {
   while (!deadlines_.empty() && deadlines_.top().first <= deadline_ns) {
     const auto [deadline, hash] = deadlines_.top();
@@ -351,7 +359,9 @@ void Correlator::Count(const std::vector<Sighting>& t, uint64_t hash) {
     }
   }
   for (size_t i = 0; i + 1 < t.size(); ++i) {
-    aggs[keys.hops[i]].Add(HopLatency(t[i], t[i + 1]), hash);
+    const int64_t hop = HopLatency(t[i], t[i + 1]);
+    aggs[keys.hops[i]].Add(hop, hash);
+    offsets_.AddHop(t[i].node, t[i + 1].node, t[i].exit_ns, hop);
   }
   for (size_t i = 0; i < t.size(); ++i) aggs[keys.residences[i]].Add(Residence(t[i]), hash);
 }

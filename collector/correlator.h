@@ -15,6 +15,7 @@
 #include "absl/types/span.h"
 #include "collector/aggregate.h"
 #include "collector/aggregate_key.h"
+#include "collector/clock_offset.h"
 #include "collector/trajectory.h"
 #include "common/observation.h"
 
@@ -122,6 +123,13 @@ class Correlator {
   void CloseAll();
   MinuteRows TakeMinute(int64_t minute);
 
+  // Passive clock offsets between adjacent nodes, from the hops counted.
+  struct PairOffset {
+    std::string a, b;
+    ClockOffsetEstimator::Estimate estimate;  // b's clock minus a's
+  };
+  std::vector<PairOffset> ClockOffsets() const;
+
   int64_t sealed_end_minute() const { return sealed_end_minute_; }
   size_t dirty_minutes() const { return dirty_.size(); }
   size_t pending_observations() const { return pending_observations_; }
@@ -196,6 +204,7 @@ class Correlator {
   absl::flat_hash_map<std::string, PathKeys> path_keys_;  // packed node indexes
   std::map<int64_t, MinuteAggs> unsealed_;
   std::map<int64_t, DirtyMinute> dirty_;
+  ClockOffsetEstimator offsets_;
 
   std::vector<Sighting> scratch_;
   std::vector<std::vector<Sighting>> split_;

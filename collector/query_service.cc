@@ -390,4 +390,39 @@ grpc::Status QueryService::TracePacket(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status QueryService::ClockOffsets(grpc::ServerContext*, const v1::ClockOffsetsRequest*,
+                                        v1::ClockOffsetsResponse* response) {
+  absl::StatusOr<std::vector<NodeRow>> nodes = db_.Nodes();
+  if (!nodes.ok()) return ToGrpcStatus(nodes.status());
+  std::map<std::string, v1::ClockState> clocks;
+  for (const NodeRow& r : *nodes) clocks[r.name] = r.clock;
+  for (const Correlator::PairOffset& p : worker_->ClockOffsets()) {
+    v1::ClockOffset* o = response->add_offsets();
+    o->set_node_a(p.a);
+    o->set_node_b(p.b);
+    const ClockBound reported = BoundBetween(clocks[p.a], clocks[p.b]);
+    const ClockOffsetEstimator::Estimate& e = p.estimate;
+    int64_t offset = 0, bound = static_cast<int64_t>(reported.error_ns);
+    v1::ClockMethod method = reported.method;
+    // The smallest valid bound wins; one clock is exact.
+    if (method != v1::CLOCK_METHOD_SHARED_CLOCK && e.valid &&
+        (method == v1::CLOCK_METHOD_NONE || e.bound_ns < bound)) {
+      offset = e.offset_ns;
+      bound = e.bound_ns;
+      method = v1::CLOCK_METHOD_PASSIVE_TWO_WAY;
+    }
+    if (method == v1::CLOCK_METHOD_SHARED_CLOCK) bound = 0;
+    o->set_method(method);
+    *o->mutable_offset() = Nanos(offset);
+    o->set_offset_ns(offset);
+    *o->mutable_bound() = Nanos(bound);
+    o->set_drift_ppm(e.valid ? e.drift_ppm : 0);
+    o->set_samples(e.samples);
+    if (e.updated_ns > 0) {
+      *o->mutable_updated() = TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(e.updated_ns));
+    }
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace hoplat

@@ -38,6 +38,8 @@ class QueryService final : public v1::Query::Service {
                           v1::HopLatencyResponse*) override;
   grpc::Status TracePacket(grpc::ServerContext*, const v1::TracePacketRequest*,
                            v1::TracePacketResponse*) override;
+  grpc::Status ClockOffsets(grpc::ServerContext*, const v1::ClockOffsetsRequest*,
+                            v1::ClockOffsetsResponse*) override;
 
  private:
   const QueryOptions options_;

@@ -72,6 +72,8 @@ std::string FormatClockBound(const google::protobuf::Duration& bound, v1::ClockM
       return absl::StrCat(value, " (reported)");
     case v1::CLOCK_METHOD_NONE:
       return absl::StrCat(value, " (NOT SYNC)");
+    case v1::CLOCK_METHOD_PASSIVE_TWO_WAY:
+      return absl::StrCat(value, " (measured both ways)");
     default:
       return value;
   }

@@ -30,7 +30,8 @@ std::vector<std::string> SummaryCells(std::string first, const v1::LatencySummar
 std::vector<std::string> SummaryHeader(std::string first);
 
 // A clock error bound with where it comes from (ClockMethod):
-// "±0 (shared clock)", "±4us (reported)", "±32s (NOT SYNC)"; "±4us" from a
+// "±0 (shared clock)", "±4us (reported)", "±32s (NOT SYNC)", "±180us
+// (measured both ways)"; "±4us" from a
 // collector that does not say.
 std::string FormatClockBound(const google::protobuf::Duration& bound, v1::ClockMethod method);
 

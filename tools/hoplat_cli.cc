@@ -12,6 +12,7 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
@@ -41,6 +42,7 @@ constexpr char kUsage[] =
     "  hops [NODE]         per-hop latency and per-router residence time (of NODE)\n"
     "  hops FROM TO        the same along the observed path from FROM to TO\n"
     "  trace HASH          every observation of one packet, in path order\n"
+    "  clocks              each pair of adjacent routers' clocks: offset, drift, bound\n"
     "Examples:\n"
     "  hoplat --collector 127.0.0.1:50051 path r1 r3\n"
     "  hoplat hops r1 r3 --since 10m\n"
@@ -291,6 +293,27 @@ int Trace(v1::Query::Stub* q, const std::string& hash) {
   return 0;
 }
 
+int Clocks(v1::Query::Stub* q) {
+  grpc::ClientContext ctx;
+  Prepare(&ctx);
+  v1::ClockOffsetsResponse r;
+  if (grpc::Status s = q->ClockOffsets(&ctx, v1::ClockOffsetsRequest(), &r); !s.ok()) {
+    return FailRpc(s);
+  }
+  if (absl::GetFlag(FLAGS_json)) return PrintJson(r);
+  // B's clock minus A's: what to subtract from a raw hop A > B.
+  hoplat::Table t({"a", "b", "b - a", "bound", "drift", "samples", "updated"});
+  for (const v1::ClockOffset& o : r.offsets()) {
+    t.Add({o.node_a(), o.node_b(), hoplat::FormatDuration(o.offset()),
+           hoplat::FormatClockBound(o.bound(), o.method()),
+           o.method() == v1::CLOCK_METHOD_PASSIVE_TWO_WAY ? absl::StrFormat("%+.1f ppm", o.drift_ppm())
+                                                          : "-",
+           absl::StrCat(o.samples()), o.has_updated() ? Ago(o.updated()) : "-"});
+  }
+  std::cout << t.Render();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -311,6 +334,7 @@ int main(int argc, char** argv) {
   if (command == "path" && args.size() == 4) return Path(stub.get(), arg(2), arg(3));
   if (command == "hops" && args.size() <= 4) return Hops(stub.get(), arg(2), arg(3));
   if (command == "trace" && args.size() == 3) return Trace(stub.get(), arg(2));
+  if (command == "clocks" && args.size() == 2) return Clocks(stub.get());
   std::fprintf(stderr, "hoplat: bad command line\n%s\n", kUsage);
   return 2;
 }

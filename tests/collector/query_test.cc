@@ -1,5 +1,8 @@
 // hoplat.v1.Query end to end: three routers stream observations, then every
 // Query call is checked against values known from the synthetic traffic.
+#include <cstdlib>
+#include <random>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "common/hash_text.h"
@@ -500,6 +503,63 @@ TEST_F(QueryTest, LoopsAreListedApartAndTracesMarkThem) {
   EXPECT_EQ(trace.trajectories(0).observations(2).ttl(), 62u);
   EXPECT_EQ(TimeUtil::DurationToNanoseconds(trace.trajectories(0).observations(2).residence()), 9'000)
       << "the monotonic residence";
+}
+
+TEST_F(QueryTest, ClockOffsetsAreMeasuredFromTrafficBothWays) {
+  // c2's clock is 3 ms ahead of c1's, and neither is synchronised: only the
+  // packets between them can tell. 20 s of traffic, 50 packets a second
+  // each way, 200 us of wire plus random queueing.
+  const int64_t theta = 3'000'000;
+  std::mt19937_64 rng(5);
+  auto obs = [](uint64_t hash, uint64_t arrival, uint32_t ttl) {
+    Observation o;
+    o.hash = hash;
+    o.arrival_ns = arrival;
+    o.exit_ns = arrival + 10'000;
+    o.residence_ns = 10'000;
+    o.ttl = ttl;
+    o.flags = HOPLAT_F_FORWARDED;
+    return o;
+  };
+  std::vector<Observation> c1, c2;
+  uint64_t hash = 0xc0c0'0000;
+  for (uint64_t t = kT0 + 1'000'000'000ULL; t < kT0 + 21'000'000'000ULL; t += 20'000'000) {
+    const uint64_t q1 = rng() % 3 == 0 ? 0 : rng() % 1'000'000;
+    c1.push_back(obs(++hash, t, 64));  // c1 -> c2
+    c2.push_back(obs(hash, t + 10'000 + 200'000 + q1 + theta, 63));
+    const uint64_t q2 = rng() % 3 == 0 ? 0 : rng() % 1'000'000;
+    c2.push_back(obs(++hash, t + 5'000'000 + theta, 64));  // c2 -> c1
+    c1.push_back(obs(hash, t + 5'000'000 + 10'000 + 200'000 + q2, 63));
+  }
+  auto a = Client("c1", Clock(false, 0, "kernel-c1"));
+  auto b = Client("c2", Clock(false, 0, "kernel-c2"));
+  ASSERT_TRUE(a->Connect().ok());
+  ASSERT_TRUE(b->Connect().ok());
+  ASSERT_TRUE(a->Send(Batch(1, c1)).ok());
+  ASSERT_TRUE(b->Send(Batch(1, c2)).ok());
+  for (auto* c : {a.get(), b.get()}) {
+    ASSERT_TRUE(c->Flush(absl::Seconds(10)).ok());
+    ASSERT_TRUE(c->Close().ok());
+  }
+  SealEverything();
+  grpc::ClientContext ctx;
+  v1::ClockOffsetsResponse r;
+  ASSERT_TRUE(query_->ClockOffsets(&ctx, v1::ClockOffsetsRequest(), &r).ok());
+  bool found = false;
+  for (const v1::ClockOffset& o : r.offsets()) {
+    if (o.node_a() == "c1" && o.node_b() == "c2") {
+      found = true;
+      EXPECT_EQ(o.method(), v1::CLOCK_METHOD_PASSIVE_TWO_WAY);
+      EXPECT_LE(std::llabs(o.offset_ns() - theta), Ns(o.bound())) << o.ShortDebugString();
+      EXPECT_LE(Ns(o.bound()), 250'000) << "half the fastest round trip, and a little drift";
+      EXPECT_NEAR(o.drift_ppm(), 0, 5);
+      EXPECT_GT(o.samples(), 0u);
+    } else {
+      // The fixture's traffic goes one way only: nothing measured.
+      EXPECT_NE(o.method(), v1::CLOCK_METHOD_PASSIVE_TWO_WAY) << o.ShortDebugString();
+    }
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace

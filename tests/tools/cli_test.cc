@@ -240,6 +240,24 @@ TEST_F(CliTest, HopsFromToKeepsThePathsHopsInOrder) {
   EXPECT_TRUE(absl::StrContains(none.out, "no packet went from r3 to r1")) << none.out;
 }
 
+TEST_F(CliTest, ClocksListsEachPairWithItsMethod) {
+  SealEverything();  // correlated: the hops have been seen
+  v1::ClockOffsetsResponse api;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(query_->ClockOffsets(&ctx, v1::ClockOffsetsRequest(), &api).ok());
+  ASSERT_GE(api.offsets_size(), 2) << "r1/r2 and r2/r3";
+  const CliRun json = Hoplat(Flags() + " --json clocks");
+  ASSERT_EQ(json.rc, 0) << json.err;
+  EXPECT_TRUE(MessageDifferencer::Equals(ParseJson<v1::ClockOffsetsResponse>(json.out), api));
+  const CliRun table = Hoplat(Flags() + " clocks");
+  ASSERT_EQ(table.rc, 0) << table.err;
+  EXPECT_TRUE(absl::StrContains(table.out, "b - a")) << table.out;
+  // The traffic goes one way: no passive estimate; the fixture's agents
+  // report synchronised clocks.
+  EXPECT_TRUE(absl::StrContains(table.out, "(reported)")) << table.out;
+  EXPECT_FALSE(absl::StrContains(table.out, "measured both ways")) << table.out;
+}
+
 TEST(CliErrorsTest, UnreachableCollectorIsOneLineAndFails) {
   const CliRun r = Hoplat("--collector 127.0.0.1:1 --timeout 2s nodes");
   EXPECT_EQ(r.rc, 1);

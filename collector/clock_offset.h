@@ -1,0 +1,82 @@
+#ifndef HOPLAT_COLLECTOR_CLOCK_OFFSET_H_
+#define HOPLAT_COLLECTOR_CLOCK_OFFSET_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace hoplat {
+
+// Passive estimate of one router's clock against another's, from the
+// packets they exchange (NTP's reasoning on ordinary traffic).
+//
+// For adjacent routers A and B let theta be B's clock minus A's. A raw hop
+// A -> B (B.arrival - A.exit, on two clocks) is its true delay plus theta;
+// a raw hop B -> A is its true delay minus theta. Delays are never
+// negative, so over an interval with the smallest raw hops f (A -> B) and
+// r (B -> A), theta lies in [-r, f]: the estimate is (f - r) / 2 and its
+// bound (f + r) / 2, the smaller the faster the fastest packets each way.
+// A link slower one way than the other biases the estimate by half the
+// difference, which the bound always covers. Traffic one way only gives no
+// estimate: then nothing is known, and the pair says so (valid false).
+//
+// Intervals are short (a second by default) so that a drifting clock moves
+// little within one; across them the offset is fitted with a line, whose
+// slope is the drift (a frequency offset of 100 ppm moves 6 ms a minute),
+// and the estimate at a time is the nearest interval's offset carried along
+// the fitted drift. Packet time, per pair, bounded memory.
+struct ClockOffsetOptions {
+  absl::Duration interval = absl::Seconds(1);
+  // Intervals kept per pair (the drift fit's span).
+  size_t history = 60;
+  // An estimate further than this from the nearest interval with traffic
+  // both ways is no estimate.
+  absl::Duration max_age = absl::Minutes(2);
+};
+
+class ClockOffsetEstimator {
+ public:
+  explicit ClockOffsetEstimator(ClockOffsetOptions options = {});
+
+  // A raw hop from node `from` to node `to`, leaving `from` at exit_ns (its
+  // clock): to.arrival - from.exit.
+  void AddHop(uint32_t from, uint32_t to, uint64_t exit_ns, int64_t raw_hop_ns);
+
+  struct Estimate {
+    bool valid = false;
+    int64_t offset_ns = 0;  // b's clock minus a's
+    int64_t bound_ns = 0;   // the true offset is within offset_ns +- bound_ns
+    double drift_ppm = 0;   // d(offset)/dt, parts per million
+    uint64_t samples = 0;   // raw hops both ways in the intervals kept
+    uint64_t updated_ns = 0;  // middle of the newest interval with traffic both ways
+  };
+  // b's clock minus a's at packet time t_ns (by a's clock).
+  Estimate At(uint32_t a, uint32_t b, uint64_t t_ns) const;
+  // The newest estimate of every pair that had traffic, as (a, b) with a < b.
+  std::vector<std::pair<std::pair<uint32_t, uint32_t>, Estimate>> Latest() const;
+
+ private:
+  struct Interval {
+    int64_t index = 0;
+    int64_t min_forward = INT64_MAX;  // lower node to higher
+    int64_t min_reverse = INT64_MAX;
+    uint64_t samples = 0;
+    bool complete() const { return min_forward != INT64_MAX && min_reverse != INT64_MAX; }
+  };
+  struct Pair {
+    std::deque<Interval> intervals;  // by index, at most history
+  };
+  Estimate Fit(const Pair& p, uint64_t t_ns) const;
+
+  const ClockOffsetOptions options_;
+  const int64_t interval_ns_;
+  std::map<std::pair<uint32_t, uint32_t>, Pair> pairs_;
+};
+
+}  // namespace hoplat
+
+#endif  // HOPLAT_COLLECTOR_CLOCK_OFFSET_H_

@@ -1,0 +1,116 @@
+// collector/clock_offset: B's clock against A's from ordinary traffic both
+// ways, with its bound; drift; asymmetry; one-way traffic gives nothing.
+#include "collector/clock_offset.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <random>
+
+#include "gtest/gtest.h"
+
+namespace hoplat {
+namespace {
+
+constexpr uint64_t kT0 = 1'790'000'000'000'000'000ULL;
+constexpr uint64_t kSecond = 1'000'000'000ULL;
+
+// Traffic between A (node 0) and B (node 1) for `seconds`, 100 packets a
+// second each way. B's clock reads theta(t) = offset + drift * (t - kT0)
+// ahead of A's; the true one-way delays are at least min_fwd / min_rev plus
+// random queueing (a few packets each interval get through unqueued).
+struct Link {
+  int64_t offset_ns = 0;
+  double drift_ppm = 0;
+  int64_t min_fwd_ns = 200'000;
+  int64_t min_rev_ns = 200'000;
+  bool reverse_traffic = true;
+
+  double Theta(uint64_t t) const {
+    return static_cast<double>(offset_ns) + drift_ppm * 1e-6 * static_cast<double>(t - kT0);
+  }
+  void Run(ClockOffsetEstimator* e, int seconds, uint64_t seed = 1) const {
+    std::mt19937_64 rng(seed);
+    for (uint64_t t = kT0; t < kT0 + static_cast<uint64_t>(seconds) * kSecond; t += 10'000'000) {
+      const int64_t queue = rng() % 4 == 0 ? 0 : static_cast<int64_t>(rng() % 2'000'000);
+      // A -> B: leaves A at t (A's clock), arrives at t + delay true, read on B's clock.
+      e->AddHop(0, 1, t, min_fwd_ns + queue + std::llround(Theta(t)));
+      if (!reverse_traffic) continue;
+      // B -> A: leaves B at t + theta (B's clock), arrives at t + delay on A's clock.
+      const int64_t back = rng() % 4 == 0 ? 0 : static_cast<int64_t>(rng() % 2'000'000);
+      e->AddHop(1, 0, t + static_cast<uint64_t>(std::llround(Theta(t))), min_rev_ns + back - std::llround(Theta(t)));
+    }
+  }
+};
+
+TEST(ClockOffsetTest, AFixedOffsetIsFoundWithinItsBound) {
+  ClockOffsetEstimator e;
+  Link link;
+  link.offset_ns = 3'000'000;  // B is 3 ms ahead
+  link.Run(&e, 30);
+  const uint64_t t = kT0 + 20 * kSecond;
+  const ClockOffsetEstimator::Estimate est = e.At(0, 1, t);
+  ASSERT_TRUE(est.valid);
+  EXPECT_LE(std::llabs(est.offset_ns - 3'000'000), est.bound_ns);
+  EXPECT_LE(std::llabs(est.offset_ns - 3'000'000), 1'000) << "symmetric: nearly exact";
+  EXPECT_LE(est.bound_ns, 210'000) << "half the fastest round trip";
+  EXPECT_NEAR(est.drift_ppm, 0, 1);
+  EXPECT_GT(est.samples, 5000u);
+  // The other way round: A against B.
+  const ClockOffsetEstimator::Estimate back = e.At(1, 0, t);
+  ASSERT_TRUE(back.valid);
+  EXPECT_EQ(back.offset_ns, -est.offset_ns);
+  EXPECT_EQ(back.bound_ns, est.bound_ns);
+}
+
+TEST(ClockOffsetTest, DriftIsFittedAndCarriesTheOffsetAlong) {
+  // 50 ppm: 3 ms over the minute.
+  ClockOffsetEstimator e;
+  Link link;
+  link.offset_ns = -1'500'000;
+  link.drift_ppm = 50;
+  link.Run(&e, 60);
+  ASSERT_EQ(e.Latest().size(), 1u);
+  for (uint64_t s : {5u, 30u, 59u}) {
+    const uint64_t t = kT0 + s * kSecond + 123'456'789;
+    const ClockOffsetEstimator::Estimate est = e.At(0, 1, t);
+    ASSERT_TRUE(est.valid) << s;
+    const double truth = link.Theta(t);
+    EXPECT_LE(std::abs(static_cast<double>(est.offset_ns) - truth), static_cast<double>(est.bound_ns))
+        << "at " << s << " s";
+    EXPECT_LE(std::abs(static_cast<double>(est.offset_ns) - truth), 30'000) << "at " << s << " s";
+    EXPECT_NEAR(est.drift_ppm, 50, 2);
+  }
+}
+
+TEST(ClockOffsetTest, AnAsymmetricLinkBiasesByHalfTheDifferenceWithinTheBound) {
+  ClockOffsetEstimator e;
+  Link link;
+  link.offset_ns = 1'000'000;
+  link.min_fwd_ns = 300'000;  // slower one way
+  link.min_rev_ns = 100'000;
+  link.Run(&e, 20);
+  const ClockOffsetEstimator::Estimate est = e.At(0, 1, kT0 + 10 * kSecond);
+  ASSERT_TRUE(est.valid);
+  EXPECT_NEAR(est.offset_ns, 1'000'000 + 100'000, 1'000);
+  EXPECT_LE(std::llabs(est.offset_ns - 1'000'000), est.bound_ns) << "the truth stays inside";
+}
+
+TEST(ClockOffsetTest, OneWayTrafficGivesNoEstimateAndOldOnesExpire) {
+  ClockOffsetEstimator e;
+  Link link;
+  link.reverse_traffic = false;
+  link.offset_ns = 2'000'000;
+  link.Run(&e, 10);
+  EXPECT_FALSE(e.At(0, 1, kT0 + 5 * kSecond).valid) << "delay and offset cannot be told apart";
+
+  ClockOffsetEstimator two_way;
+  Link both;
+  both.Run(&two_way, 5);
+  EXPECT_TRUE(two_way.At(0, 1, kT0 + 5 * kSecond).valid);
+  EXPECT_FALSE(two_way.At(0, 1, kT0 + 600 * kSecond).valid) << "ten minutes without traffic";
+  EXPECT_FALSE(two_way.At(0, 2, kT0).valid) << "a pair never seen";
+  EXPECT_TRUE(two_way.At(1, 1, kT0).valid) << "a node against itself: 0";
+}
+
+}  // namespace
+}  // namespace hoplat
