@@ -20,11 +20,16 @@ enum class AggKind : int {
   // r1>r2>r1>r2: packets that looped (a node seen again with a lower TTL);
   // the samples are first arrival to last exit, in no other kind.
   kLoop = 6,
+  // r1>r2: routers without hoplat between r1 and r2 on packets that crossed
+  // both with TTLs known (the TTL fell by more than one router's worth):
+  // one sample per such hop, its value the number of those routers.
+  kHiddenRouters = 7,
 };
 // Every kind, for what must visit them all (retention).
 inline constexpr AggKind kAllAggKinds[] = {AggKind::kPath,      AggKind::kSpan,
                                            AggKind::kHop,       AggKind::kResidence,
-                                           AggKind::kSingleNode, AggKind::kLoop};
+                                           AggKind::kSingleNode, AggKind::kLoop,
+                                           AggKind::kHiddenRouters};
 
 inline constexpr int64_t kNsPerMinute = 60'000'000'000;
 

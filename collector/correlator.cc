@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "kmod/include/uapi/linux/hoplat.h"
 
 namespace hoplat {
 namespace {
@@ -323,6 +324,7 @@ const Correlator::PathKeys& Correlator::KeysFor(const std::vector<Sighting>& t) 
   }
   for (size_t i = 0; i + 1 < t.size(); ++i) {
     keys.hops.push_back(KeyId(AggKind::kHop, KeyText(name(i), name(i + 1))));
+    keys.hidden.push_back(KeyId(AggKind::kHiddenRouters, KeyText(name(i), name(i + 1))));
   }
   for (size_t i = 0; i < t.size(); ++i) {
     keys.residences.push_back(KeyId(AggKind::kResidence, name(i)));
@@ -362,6 +364,13 @@ void Correlator::Count(const std::vector<Sighting>& t, uint64_t hash) {
     const int64_t hop = HopLatency(t[i], t[i + 1]);
     aggs[keys.hops[i]].Add(hop, hash);
     offsets_.AddHop(t[i].node, t[i + 1].node, t[i].exit_ns, hop);
+    if (t[i].ttl != 0 && t[i + 1].ttl != 0) {
+      // A router lowers the TTL as it forwards; a sender does not.
+      const int64_t lowered = (t[i].flags & HOPLAT_F_LOCAL_OUT) ? 0 : 1;
+      const int64_t hidden =
+          static_cast<int64_t>(t[i].ttl) - static_cast<int64_t>(t[i + 1].ttl) - lowered;
+      aggs[keys.hidden[i]].Add(hidden, hash);  // negative: not a TTL we understand, an error
+    }
   }
   for (size_t i = 0; i < t.size(); ++i) aggs[keys.residences[i]].Add(Residence(t[i]), hash);
 }

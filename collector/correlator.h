@@ -157,6 +157,7 @@ class Correlator {
     uint32_t path;
     std::vector<uint32_t> spans;  // (i, j), i < j, row by row
     std::vector<uint32_t> hops;
+    std::vector<uint32_t> hidden;  // kHiddenRouters, hop by hop
     std::vector<uint32_t> residences;
   };
   using MinuteAggs = absl::flat_hash_map<uint32_t, LatencyAggregate>;

@@ -285,6 +285,12 @@ grpc::Status QueryService::HopLatency(grpc::ServerContext*, const v1::HopLatency
       !s.ok()) {
     return ToGrpcStatus(s);
   }
+  std::map<std::string, LatencyAggregate> hidden;
+  if (absl::Status s =
+          MergeAggregates(&db_, worker_, AggKind::kHiddenRouters, nullptr, *range, &hidden);
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   const std::string& only = request->node();
   for (const auto& [key, agg] : hops) {
     const std::vector<std::string> ends = KeyNodes(key);  // a hop names two nodes
@@ -298,6 +304,10 @@ grpc::Status QueryService::HopLatency(grpc::ServerContext*, const v1::HopLatency
     const ClockBound bound = BoundBetween(clock_of(from), clock_of(to));
     *h->mutable_clock_error_bound() = Nanos(static_cast<int64_t>(bound.error_ns));
     h->set_clock_method(bound.method);
+    if (auto it = hidden.find(key); it != hidden.end() && it->second.latency.count() > 0) {
+      h->set_hidden_routers(static_cast<uint32_t>(it->second.latency.Percentile(0.5)));
+      h->set_hidden_routers_max(static_cast<uint32_t>(it->second.latency.max()));
+    }
   }
   for (const auto& [node, agg] : residences) {
     if (!only.empty() && node != only) continue;

@@ -249,8 +249,16 @@ int Hops(v1::Query::Stub* q, const std::string& node, const std::string& to) {
   header.push_back("clock bound");
   hoplat::Table hops(header);
   for (const v1::HopSummary& h : r.hops()) {
-    std::vector<std::string> row =
-        hoplat::SummaryCells(absl::StrCat(h.from_node(), " > ", h.to_node()), h.latency());
+    // Routers without hoplat in between (from the TTL) are named in the hop.
+    std::string name = absl::StrCat(h.from_node(), " > ", h.to_node());
+    if (h.has_hidden_routers() && h.hidden_routers_max() > 0) {
+      absl::StrAppend(&name, " (", h.hidden_routers(),
+                      h.hidden_routers_max() != h.hidden_routers()
+                          ? absl::StrCat("-", h.hidden_routers_max())
+                          : "",
+                      " unseen between)");
+    }
+    std::vector<std::string> row = hoplat::SummaryCells(name, h.latency());
     row.push_back(hoplat::FormatClockBound(h.clock_error_bound(), h.clock_method()));
     hops.Add(row);
   }

@@ -206,6 +206,25 @@ TEST_F(CorrelatorTest, TtlKeepsThePathRightWhenAClockIsFarBehind) {
   EXPECT_EQ(Row(AggKind::kHop, "r2>r3").latency.min(), 20'000'000 + 30'000'000);
 }
 
+TEST_F(CorrelatorTest, TtlGapsCountTheRoutersWithoutHoplatBetween) {
+  // r1 sees 64, r2 63 (adjacent), r3 60: two routers between r2 and r3.
+  std::vector<Crossing> packets = FixedPackets(20);
+  for (Crossing& c : packets) {
+    c.per_router[0].ttl = 64;
+    c.per_router[1].ttl = 63;
+    c.per_router[2].ttl = 60;
+  }
+  for (int r = 0; r < 3; ++r) Feed(r, packets);
+  SealEverything();
+  const LatencyAggregate& adjacent = Row(AggKind::kHiddenRouters, "r1>r2");
+  EXPECT_EQ(adjacent.latency.count(), 20u);
+  EXPECT_EQ(adjacent.latency.max(), 0);
+  const LatencyAggregate& gap = Row(AggKind::kHiddenRouters, "r2>r3");
+  EXPECT_EQ(gap.latency.Percentile(0.5), 2);
+  EXPECT_EQ(gap.latency.max(), 2);
+  EXPECT_EQ(Row(AggKind::kHop, "r2>r3").latency.count(), 20u) << "still a hop, with its latency";
+}
+
 TEST_F(CorrelatorTest, LoopIsCountedAsALoopAndInNoLatency) {
   // r1 (64) -> r2 (63) -> r1 (62) -> r2 (61): a routing loop, beside
   // ordinary packets over r1 > r2.

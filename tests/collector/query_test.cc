@@ -463,9 +463,12 @@ TEST_F(QueryTest, LoopsAreListedApartAndTracesMarkThem) {
   auto r2 = Client("a2");
   ASSERT_TRUE(r1->Connect().ok());
   ASSERT_TRUE(r2->Connect().ok());
-  ASSERT_TRUE(r1->Send(Batch(1, {at(0x100, t, 64), at(0x100, t + 200'000, 62), at(0x200, t, 64)})).ok());
+  // 0x300 crosses two routers without hoplat between a1 and a2.
+  ASSERT_TRUE(r1->Send(Batch(1, {at(0x100, t, 64), at(0x100, t + 200'000, 62), at(0x200, t, 64),
+                                 at(0x300, t + 500'000, 64)}))
+                  .ok());
   ASSERT_TRUE(r2->Send(Batch(1, {at(0x100, t + 100'000, 63), at(0x100, t + 300'000, 61),
-                                 at(0x200, t + 100'000, 63)}))
+                                 at(0x200, t + 100'000, 63), at(0x300, t + 700'000, 61)}))
                   .ok());
   for (auto* c : {r1.get(), r2.get()}) {
     const absl::Status flushed = c->Flush(absl::Seconds(10));
@@ -490,7 +493,18 @@ TEST_F(QueryTest, LoopsAreListedApartAndTracesMarkThem) {
       through_a += p.latency().count();
     }
   }
-  EXPECT_EQ(through_a, 1u) << "the loop is in no path";
+  EXPECT_EQ(through_a, 2u) << "the loop is in no path";
+
+  grpc::ClientContext hctx;
+  v1::HopLatencyRequest hreq;
+  *hreq.mutable_range() = WholeRange();
+  hreq.set_node("a1");
+  v1::HopLatencyResponse hops;
+  ASSERT_TRUE(query_->HopLatency(&hctx, hreq, &hops).ok());
+  ASSERT_EQ(hops.hops_size(), 1);
+  ASSERT_TRUE(hops.hops(0).has_hidden_routers());
+  EXPECT_EQ(hops.hops(0).hidden_routers(), 0u) << "the median of 0 and 2";
+  EXPECT_EQ(hops.hops(0).hidden_routers_max(), 2u);
 
   grpc::ClientContext tctx;
   v1::TracePacketRequest treq;
