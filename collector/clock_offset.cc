@@ -10,12 +10,13 @@ namespace hoplat {
 ClockOffsetEstimator::ClockOffsetEstimator(ClockOffsetOptions options)
     : options_(options), interval_ns_(absl::ToInt64Nanoseconds(options.interval)) {}
 
-void ClockOffsetEstimator::AddHop(uint32_t from, uint32_t to, uint64_t exit_ns,
+void ClockOffsetEstimator::AddHop(uint32_t from, uint32_t to, uint64_t at_ns,
                                   int64_t raw_hop_ns) {
   if (from == to) return;
   const bool forward = from < to;
   Pair& p = pairs_[forward ? std::make_pair(from, to) : std::make_pair(to, from)];
-  const int64_t index = static_cast<int64_t>(exit_ns) / interval_ns_;
+  const int64_t index = static_cast<int64_t>(at_ns) / interval_ns_;
+  p.last_index = std::max(p.last_index, index);
   // Hops come nearly in time order: the interval is at the back, or close.
   auto pos = p.intervals.end();
   while (pos != p.intervals.begin() && std::prev(pos)->index > index) --pos;
@@ -35,6 +36,12 @@ void ClockOffsetEstimator::AddHop(uint32_t from, uint32_t to, uint64_t exit_ns,
   while (p.intervals.size() > options_.history) p.intervals.pop_front();
 }
 
+void ClockOffsetEstimator::NoteHop(uint32_t from, uint32_t to, uint64_t at_ns) {
+  if (from == to) return;
+  Pair& p = pairs_[from < to ? std::make_pair(from, to) : std::make_pair(to, from)];
+  p.last_index = std::max(p.last_index, static_cast<int64_t>(at_ns) / interval_ns_);
+}
+
 ClockOffsetEstimator::Estimate ClockOffsetEstimator::Fit(const Pair& p, uint64_t t_ns) const {
   Estimate e;
   struct Point {
@@ -45,8 +52,8 @@ ClockOffsetEstimator::Estimate ClockOffsetEstimator::Fit(const Pair& p, uint64_t
   };
   std::vector<Point> points;
   for (const Interval& i : p.intervals) {
-    e.samples += i.samples;
     if (!i.complete()) continue;
+    e.samples += i.samples;
     const int64_t mid = i.index * interval_ns_ + interval_ns_ / 2;
     const double offset = (static_cast<double>(i.min_forward) - static_cast<double>(i.min_reverse)) / 2;
     const double bound =
@@ -63,7 +70,8 @@ ClockOffsetEstimator::Estimate ClockOffsetEstimator::Fit(const Pair& p, uint64_t
   if (std::abs(away) > static_cast<double>(absl::ToInt64Nanoseconds(options_.max_age))) return e;
 
   // Least squares over the intervals: the slope is the drift.
-  double slope = 0, slope_error = 0;
+  // Unknown drift: as much as a clock drifts (500 ppm).
+  double slope = 0, slope_error = 500e-6;
   if (points.size() >= 3) {
     double mt = 0, mo = 0;
     for (const Point& pt : points) mt += pt.t, mo += pt.offset;
@@ -116,15 +124,19 @@ ClockOffsetEstimator::Estimate ClockOffsetEstimator::At(uint32_t a, uint32_t b,
 }
 
 std::vector<std::pair<std::pair<uint32_t, uint32_t>, ClockOffsetEstimator::Estimate>>
-ClockOffsetEstimator::Latest() const {
+ClockOffsetEstimator::Latest(uint64_t now_ns) const {
   std::vector<std::pair<std::pair<uint32_t, uint32_t>, Estimate>> out;
-  for (const auto& [key, pair] : pairs_) {
-    if (pair.intervals.empty()) continue;
-    const Interval& last = pair.intervals.back();
-    Estimate e = Fit(pair, static_cast<uint64_t>(last.index * interval_ns_ + interval_ns_ / 2));
-    out.emplace_back(key, e);
-  }
+  for (const auto& [key, pair] : pairs_) out.emplace_back(key, Fit(pair, now_ns));
   return out;
+}
+
+void ClockOffsetEstimator::Prune(uint64_t now_ns) {
+  const int64_t horizon =
+      static_cast<int64_t>(now_ns) - absl::ToInt64Nanoseconds(options_.max_age);
+  for (auto it = pairs_.begin(); it != pairs_.end();) {
+    const bool stale = (it->second.last_index + 1) * interval_ns_ < horizon;
+    it = stale ? pairs_.erase(it) : std::next(it);
+  }
 }
 
 }  // namespace hoplat

@@ -28,7 +28,9 @@ namespace hoplat {
 // little within one; across them the offset is fitted with a line, whose
 // slope is the drift (a frequency offset of 100 ppm moves 6 ms a minute),
 // and the estimate at a time is the nearest interval's offset carried along
-// the fitted drift. Packet time, per pair, bounded memory.
+// the fitted drift, its bound widened by that drift's uncertainty (twice its
+// standard error; with fewer than three intervals, 500 ppm, as much as any
+// clock drifts). Packet time, per pair, bounded memory.
 struct ClockOffsetOptions {
   absl::Duration interval = absl::Seconds(1);
   // Intervals kept per pair (the drift fit's span).
@@ -42,22 +44,29 @@ class ClockOffsetEstimator {
  public:
   explicit ClockOffsetEstimator(ClockOffsetOptions options = {});
 
-  // A raw hop from node `from` to node `to`, leaving `from` at exit_ns (its
-  // clock): to.arrival - from.exit.
-  void AddHop(uint32_t from, uint32_t to, uint64_t exit_ns, int64_t raw_hop_ns);
+  // A raw hop from node `from` to node `to` (to.arrival - from.exit), at
+  // at_ns on the clock of the lower-numbered of the two (so that both
+  // directions fall into the same intervals).
+  void AddHop(uint32_t from, uint32_t to, uint64_t at_ns, int64_t raw_hop_ns);
+  // A hop that cannot serve the estimate (ordered by the clocks, not the
+  // TTL): the pair is known to be adjacent, nothing more.
+  void NoteHop(uint32_t from, uint32_t to, uint64_t at_ns);
 
   struct Estimate {
     bool valid = false;
     int64_t offset_ns = 0;  // b's clock minus a's
     int64_t bound_ns = 0;   // the true offset is within offset_ns +- bound_ns
     double drift_ppm = 0;   // d(offset)/dt, parts per million
-    uint64_t samples = 0;   // raw hops both ways in the intervals kept
+    uint64_t samples = 0;   // raw hops in the kept intervals with traffic both ways
     uint64_t updated_ns = 0;  // middle of the newest interval with traffic both ways
   };
   // b's clock minus a's at packet time t_ns (by a's clock).
   Estimate At(uint32_t a, uint32_t b, uint64_t t_ns) const;
-  // The newest estimate of every pair that had traffic, as (a, b) with a < b.
-  std::vector<std::pair<std::pair<uint32_t, uint32_t>, Estimate>> Latest() const;
+  // Every pair's estimate at now_ns, as (a, b) with a < b: invalid for a
+  // pair without traffic both ways within max_age.
+  std::vector<std::pair<std::pair<uint32_t, uint32_t>, Estimate>> Latest(uint64_t now_ns) const;
+  // Forgets pairs whose newest interval is more than max_age before now_ns.
+  void Prune(uint64_t now_ns);
 
  private:
   struct Interval {
@@ -69,6 +78,7 @@ class ClockOffsetEstimator {
   };
   struct Pair {
     std::deque<Interval> intervals;  // by index, at most history
+    int64_t last_index = 0;          // the newest interval with any hop
   };
   Estimate Fit(const Pair& p, uint64_t t_ns) const;
 

@@ -254,9 +254,13 @@ SealedMinutes Correlator::Advance(absl::Time now) {
   return out;
 }
 
-std::vector<Correlator::PairOffset> Correlator::ClockOffsets() const {
+std::vector<Correlator::PairOffset> Correlator::ClockOffsets() {
+  // As of the newest data: a pair silent for long has no estimate now.
+  uint64_t lead = 0;
+  for (const NodeState& n : nodes_) lead = std::max(lead, n.max_arrival_ns);
+  offsets_.Prune(lead);
   std::vector<PairOffset> out;
-  for (const auto& [pair, estimate] : offsets_.Latest()) {
+  for (const auto& [pair, estimate] : offsets_.Latest(lead)) {
     out.push_back(PairOffset{nodes_[pair.first].name, nodes_[pair.second].name, estimate});
   }
   return out;
@@ -363,7 +367,17 @@ void Correlator::Count(const std::vector<Sighting>& t, uint64_t hash) {
   for (size_t i = 0; i + 1 < t.size(); ++i) {
     const int64_t hop = HopLatency(t[i], t[i + 1]);
     aggs[keys.hops[i]].Add(hop, hash);
-    offsets_.AddHop(t[i].node, t[i + 1].node, t[i].exit_ns, hop);
+    // Only where the TTL, not the clocks, put the two in this order: a hop
+    // ordered by arrival would feed the clocks' own error back in.
+    const bool ttl_ordered = t[i].ttl != 0 && t[i + 1].ttl != 0 &&
+                             (t[i].ttl > t[i + 1].ttl || (t[i].flags & HOPLAT_F_LOCAL_OUT));
+    // The interval is picked on the lower-numbered node's clock, both ways.
+    const uint64_t at = t[i].node < t[i + 1].node ? t[i].exit_ns : t[i + 1].arrival_ns;
+    if (ttl_ordered) {
+      offsets_.AddHop(t[i].node, t[i + 1].node, at, hop);
+    } else {
+      offsets_.NoteHop(t[i].node, t[i + 1].node, at);
+    }
     if (t[i].ttl != 0 && t[i + 1].ttl != 0) {
       // A router lowers the TTL as it forwards; a sender does not.
       const int64_t lowered = (t[i].flags & HOPLAT_F_LOCAL_OUT) ? 0 : 1;

@@ -128,7 +128,7 @@ class Correlator {
     std::string a, b;
     ClockOffsetEstimator::Estimate estimate;  // b's clock minus a's
   };
-  std::vector<PairOffset> ClockOffsets() const;
+  std::vector<PairOffset> ClockOffsets();
 
   int64_t sealed_end_minute() const { return sealed_end_minute_; }
   size_t dirty_minutes() const { return dirty_.size(); }

@@ -426,9 +426,9 @@ grpc::Status QueryService::ClockOffsets(grpc::ServerContext*, const v1::ClockOff
     *o->mutable_offset() = Nanos(offset);
     o->set_offset_ns(offset);
     *o->mutable_bound() = Nanos(bound);
-    o->set_drift_ppm(e.valid ? e.drift_ppm : 0);
-    o->set_samples(e.samples);
-    if (e.updated_ns > 0) {
+    if (method == v1::CLOCK_METHOD_PASSIVE_TWO_WAY) {
+      o->set_drift_ppm(e.drift_ppm);
+      o->set_samples(e.samples);
       *o->mutable_updated() = TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(e.updated_ns));
     }
   }

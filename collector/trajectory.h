@@ -27,18 +27,19 @@ struct Sighting {
 // of the network, in path order.
 //
 // Sightings more than `window_ns` apart (arrival to arrival, in time order)
-// belong to different crossings. Within a cluster, a node seen k times with
-// one TTL saw k copies of identical bytes (a retransmission): the i-th
-// sighting at each node goes to the i-th trajectory, first in first out, so
-// a copy never makes a loop out of two crossings. A node seen again with
-// another TTL saw the same packet come round again: a routing loop, one
-// trajectory that holds the node twice (IsLoop).
+// belong to different crossings. Within a cluster, a node seen again with a
+// lower TTL, after another node saw a TTL in between, saw the same packet
+// come round: a routing loop, one trajectory that holds the node twice
+// (IsLoop). Any other repeat is a copy of identical bytes (a retransmission,
+// perhaps over another path): the i-th sighting at each node goes to the
+// i-th trajectory, first in first out.
 //
 // Path order does not trust clocks when it need not: every router lowers
 // the TTL, so a trajectory whose sightings all carry one is ordered by TTL,
 // highest first, then by where the packet was (sent before forwarded before
 // delivered: a sender and the first router see one TTL), then by arrival.
-// Without TTLs (older agents) it is ordered by arrival. `sightings` is
+// Without TTLs (older agents), or where they do not fall at every router (a
+// bridge that does not lower it), it is ordered by arrival. `sightings` is
 // reordered; `out` is replaced.
 void SplitTrajectories(std::vector<Sighting>* sightings, uint64_t window_ns,
                        std::vector<std::vector<Sighting>>* out);

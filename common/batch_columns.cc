@@ -48,7 +48,7 @@ absl::Status ObservationsFromBatch(const v1::ObservationBatch& b,
     o.flags = b.flags(i);
     o.residence_ns = b.residence_ns_size() ? b.residence_ns(i) : 0;
     o.ttl = b.ttl_size() ? b.ttl(i) : 0;
-    o.gso_segs = b.gso_segs_size() ? b.gso_segs(i) : 1;
+    o.gso_segs = b.gso_segs_size() && b.gso_segs(i) > 0 ? b.gso_segs(i) : 1;
   }
   return absl::OkStatus();
 }

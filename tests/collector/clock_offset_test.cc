@@ -35,9 +35,12 @@ struct Link {
       // A -> B: leaves A at t (A's clock), arrives at t + delay true, read on B's clock.
       e->AddHop(0, 1, t, min_fwd_ns + queue + std::llround(Theta(t)));
       if (!reverse_traffic) continue;
-      // B -> A: leaves B at t + theta (B's clock), arrives at t + delay on A's clock.
+      // B -> A: leaves B at t (true time: t + theta on B's clock), arrives
+      // at t + delay on A's clock, the lower node's: that time picks the
+      // interval.
       const int64_t back = rng() % 4 == 0 ? 0 : static_cast<int64_t>(rng() % 2'000'000);
-      e->AddHop(1, 0, t + static_cast<uint64_t>(std::llround(Theta(t))), min_rev_ns + back - std::llround(Theta(t)));
+      e->AddHop(1, 0, t + static_cast<uint64_t>(min_rev_ns + back),
+                min_rev_ns + back - std::llround(Theta(t)));
     }
   }
 };
@@ -69,7 +72,7 @@ TEST(ClockOffsetTest, DriftIsFittedAndCarriesTheOffsetAlong) {
   link.offset_ns = -1'500'000;
   link.drift_ppm = 50;
   link.Run(&e, 60);
-  ASSERT_EQ(e.Latest().size(), 1u);
+  ASSERT_EQ(e.Latest(kT0 + 60 * kSecond).size(), 1u);
   for (uint64_t s : {5u, 30u, 59u}) {
     const uint64_t t = kT0 + s * kSecond + 123'456'789;
     const ClockOffsetEstimator::Estimate est = e.At(0, 1, t);
@@ -108,6 +111,10 @@ TEST(ClockOffsetTest, OneWayTrafficGivesNoEstimateAndOldOnesExpire) {
   both.Run(&two_way, 5);
   EXPECT_TRUE(two_way.At(0, 1, kT0 + 5 * kSecond).valid);
   EXPECT_FALSE(two_way.At(0, 1, kT0 + 600 * kSecond).valid) << "ten minutes without traffic";
+  ASSERT_EQ(two_way.Latest(kT0 + 600 * kSecond).size(), 1u);
+  EXPECT_FALSE(two_way.Latest(kT0 + 600 * kSecond)[0].second.valid) << "as of now, not then";
+  two_way.Prune(kT0 + 600 * kSecond);
+  EXPECT_TRUE(two_way.Latest(kT0 + 600 * kSecond).empty()) << "a retired pair is forgotten";
   EXPECT_FALSE(two_way.At(0, 2, kT0).valid) << "a pair never seen";
   EXPECT_TRUE(two_way.At(1, 1, kT0).valid) << "a node against itself: 0";
 }

@@ -102,6 +102,29 @@ TEST(TrajectoryTest, ARouterSeenAgainWithALowerTtlIsALoopNotARetransmission) {
   EXPECT_EQ(out[1][0].arrival_ns, 200'000u);
 }
 
+TEST(TrajectoryTest, ACopyOverAnotherPathIsNoLoop) {
+  // The same bytes twice within the window, the second time one router
+  // longer (a reroute): r3 sees 62, then 61, with nobody in between.
+  std::vector<Sighting> s = {At(0, 0, 64), At(2, 100'000, 62), At(0, 500'000, 64),
+                             At(2, 700'000, 61)};
+  std::vector<std::vector<Sighting>> out;
+  SplitTrajectories(&s, kWindow, &out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_FALSE(IsLoop(out[0]));
+  EXPECT_FALSE(IsLoop(out[1]));
+  EXPECT_EQ(out[1][1].ttl, 61u);
+}
+
+TEST(TrajectoryTest, ATtlThatDoesNotFallLeavesArrivalOrder) {
+  // r2 bridges (does not lower the TTL): its TTL ties r1's, so the TTL
+  // cannot tell them apart and arrival decides.
+  std::vector<Sighting> s = {At(1, 2'000, 64), At(0, 1'000, 64), At(2, 3'000, 63)};
+  std::vector<std::vector<Sighting>> out;
+  SplitTrajectories(&s, kWindow, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(Nodes(out[0]), (std::vector<uint32_t>{0, 1, 2}));
+}
+
 TEST(TrajectoryTest, ResidenceIsTheMonotonicOneWhenKnown) {
   Sighting s{0, 5'000'000, 2'000'000};  // the wall clock stepped back 3 ms inside
   EXPECT_EQ(Residence(s), -3'000'000);
