@@ -114,8 +114,10 @@ void Agent::MaybeReport(absl::Time now, bool force) {
   if (!force && now < next_report_) return;
   next_report_ = now + options_.report_interval;
   v1::NodeReport report;
-  *report.mutable_time() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
-      absl::ToUnixNanos(now));
+  // By this node's clock: the lab clock's, if it has one.
+  const uint64_t now_ns = options_.lab_clock.Apply(static_cast<uint64_t>(absl::ToUnixNanos(now)));
+  *report.mutable_time() =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(now_ns));
   *report.mutable_agent() = counters();
   if (options_.module_counters) {
     absl::StatusOr<v1::ModuleCounters> module = options_.module_counters();
@@ -130,7 +132,7 @@ void Agent::MaybeReport(absl::Time now, bool force) {
 }
 
 absl::Status Agent::Run() {
-  Batcher batcher(options_.batch_size);
+  Batcher batcher(options_.batch_size, options_.lab_clock);
   std::vector<hoplat_record> records;
   records.reserve(options_.batch_size);
   bool eof = false;

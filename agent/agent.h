@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "agent/lab_clock.h"
 #include "agent/record_source.h"
 #include "common/ingest_client.h"
 #include "common/pending_batches.h"
@@ -22,6 +23,10 @@ struct AgentOptions {
   // one non-empty domain read one kernel's clock (ClockDomainFor in
   // clock_state.h: from the flags, the kernel's boot id). Empty: none.
   std::string clock_domain;
+  // A lab tool (--clock_offset, --clock_drift_ppm): every record's arrival
+  // and exit, and each NodeReport's time, read through this clock instead
+  // of the real one (lab_clock.h). Default: the real clock.
+  LabClock lab_clock;
   size_t batch_size = 4096;
   absl::Duration flush_interval = absl::Milliseconds(200);
   absl::Duration report_interval = absl::Seconds(10);

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "absl/time/time.h"
+#include "agent/lab_clock.h"
 #include "hoplat/v1/ingest.pb.h"
 #include "kmod/include/uapi/linux/hoplat.h"
 
@@ -11,9 +12,12 @@ namespace hoplat {
 
 // Collects device records into one columnar ObservationBatch; the agent
 // sends it when it is full or its oldest record has waited long enough.
+// Each record's arrival and exit are read through `clock` (the real clock
+// unless the lab options set one); its monotonic residence is kept as it is.
 class Batcher {
  public:
-  explicit Batcher(size_t capacity) : capacity_(capacity) {}
+  explicit Batcher(size_t capacity, LabClock clock = LabClock())
+      : capacity_(capacity), clock_(clock) {}
 
   void Add(const hoplat_record& r, absl::Time now);
   size_t size() const { return static_cast<size_t>(batch_.hash_size()); }
@@ -26,6 +30,7 @@ class Batcher {
 
  private:
   const size_t capacity_;
+  const LabClock clock_;
   v1::ObservationBatch batch_;
   absl::Time oldest_ = absl::InfiniteFuture();
 };

@@ -8,6 +8,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
 #include "agent/clock_state.h"
+#include "agent/lab_clock.h"
 #include "common/node_id.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -63,6 +64,17 @@ ABSL_FLAG(std::string, paths, "",
           "Which packets the module records: all, none, or a comma list of forward, "
           "local_out, local_in and ipv4, ipv6 (no family named: both; no path named: all "
           "three). Empty: leave it as it is. SIGHUP applies a new value from --config.");
+ABSL_FLAG(absl::Duration, clock_offset, absl::ZeroDuration(),
+          "Lab tool, never for a real router: read this node's clock as wrong by this much "
+          "(e.g. 3ms, -1.5s) at the agent's start, so that routers sharing one clock look "
+          "like routers with clocks of their own and an offset estimate can be checked "
+          "against the truth. Every record's arrival and exit is moved; the monotonic "
+          "residence is not. The node then reports a clock domain of its own (lab-<node_id> "
+          "unless --clock_domain names one).");
+ABSL_FLAG(double, clock_drift_ppm, 0,
+          "Lab tool, never for a real router: let this node's clock run fast by this many "
+          "parts per million (slow if negative; -1000 to 1000) from the agent's start, on top "
+          "of --clock_offset. The node reports a clock domain of its own here too.");
 
 namespace hoplat {
 namespace {
@@ -81,7 +93,7 @@ constexpr Setting kSettings[] = {
     {"flush_interval", false},  {"max_in_flight", false},   {"ack_timeout", false},
     {"report_interval", false}, {"drain_timeout", false},   {"spool_dir", false},
     {"spool_max_bytes", false}, {"sample_one_in", true},    {"hash_key_file", true},
-    {"paths", true},
+    {"paths", true},           {"clock_offset", false},    {"clock_drift_ppm", false},
 };
 
 constexpr uint64_t kMinSpoolBytes = 1 << 20;
@@ -124,7 +136,8 @@ const ProgramUsage& AgentUsage() {
         {"batch_size", "flush_interval", "max_in_flight", "ack_timeout", "report_interval",
          "drain_timeout"}},
        {"While the collector is away", {"spool_dir", "spool_max_bytes"}},
-       {"Capturing a replay file", {"record", "record_count"}}}};
+       {"Capturing a replay file", {"record", "record_count"}},
+       {"Lab tools (never on a real router)", {"clock_offset", "clock_drift_ppm"}}}};
   return *usage;
 }
 
@@ -152,8 +165,22 @@ absl::StatusOr<AgentOptions> AgentOptionsFromFlags() {
   if (absl::Status s = ValidateNodeId(options.client.node_id); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(s.message(), " (set --node_id)"));
   }
+  // The lab clock's reference: the agent's start by the real clock, read once.
+  absl::StatusOr<LabClock> lab_clock =
+      LabClock::Create(absl::GetFlag(FLAGS_clock_offset), absl::GetFlag(FLAGS_clock_drift_ppm),
+                       static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())));
+  if (!lab_clock.ok()) return lab_clock.status();
+  options.lab_clock = *lab_clock;
+  // A node with a lab clock no longer reads its neighbours' clock: a domain
+  // of its own unless one is named.
+  std::string configured_domain = absl::GetFlag(FLAGS_clock_domain);
+  if (configured_domain.empty() && !options.lab_clock.real()) {
+    absl::StatusOr<std::string> lab_domain = LabClockDomain(options.client.node_id);
+    if (!lab_domain.ok()) return lab_domain.status();
+    configured_domain = *std::move(lab_domain);
+  }
   absl::StatusOr<std::string> domain =
-      ClockDomainFor(absl::GetFlag(FLAGS_clock_domain), !absl::GetFlag(FLAGS_replay).empty());
+      ClockDomainFor(configured_domain, !absl::GetFlag(FLAGS_replay).empty());
   if (!domain.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--clock_domain: ", domain.status().message()));
   }

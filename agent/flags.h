@@ -23,6 +23,8 @@ ABSL_DECLARE_FLAG(std::string, record);
 ABSL_DECLARE_FLAG(uint64_t, record_count);
 ABSL_DECLARE_FLAG(std::string, spool_dir);
 ABSL_DECLARE_FLAG(uint64_t, spool_max_bytes);
+ABSL_DECLARE_FLAG(absl::Duration, clock_offset);
+ABSL_DECLARE_FLAG(double, clock_drift_ppm);
 
 namespace hoplat {
 

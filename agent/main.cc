@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/agent.h"
 #include "agent/config_file.h"
@@ -94,6 +95,11 @@ int main(int argc, char** argv) {
   std::atomic<bool> stop{false};
 
   if (!absl::GetFlag(FLAGS_record).empty()) {
+    if (absl::GetFlag(FLAGS_clock_offset) != absl::ZeroDuration() ||
+        absl::GetFlag(FLAGS_clock_drift_ppm) != 0) {
+      return Fail("--record copies the device's records as they are: give --clock_offset and "
+                  "--clock_drift_ppm when replaying the file");
+    }
     auto device = hoplat::DeviceSource::Open(absl::GetFlag(FLAGS_device));
     if (!device.ok()) return Fail(std::string(device.status().message()));
     std::thread([&] {
@@ -191,9 +197,14 @@ int main(int argc, char** argv) {
     }
   }).detach();
 
-  hoplat::Logf("node %s -> collector %s, clock domain %s", options.client.node_id,
+  hoplat::Logf("node %s -> collector %s, clock domain %s%s", options.client.node_id,
                options.client.target,
-               options.clock_domain.empty() ? "none" : options.clock_domain);
+               options.clock_domain.empty() ? "none" : options.clock_domain,
+               options.lab_clock.real()
+                   ? ""
+                   : absl::StrFormat(" (LAB CLOCK: offset %s, drift %g ppm)",
+                                     absl::FormatDuration(absl::GetFlag(FLAGS_clock_offset)),
+                                     options.lab_clock.drift_ppm()));
   absl::Status status = agent.Run();
   {
     absl::MutexLock lock(&signal_mu);

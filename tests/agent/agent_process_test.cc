@@ -48,8 +48,8 @@ class AgentProcessTest : public ::testing::Test {
         "--spool_dir=" + dir_.file("spool"), "--batch_size=1000", "--flush_interval=50ms",
         "--max_in_flight=4", "--drain_timeout=5m"});
   }
-  // The collector's node r1, or nothing if it cannot be asked now.
-  std::optional<v1::Node> Node() {
+  // The collector's node `id`, or nothing if it cannot be asked now.
+  std::optional<v1::Node> Node(const std::string& id = "r1") {
     auto channel = grpc::CreateChannel(listen_, grpc::InsecureChannelCredentials());
     auto query = v1::Query::NewStub(channel);
     grpc::ClientContext ctx;
@@ -57,7 +57,7 @@ class AgentProcessTest : public ::testing::Test {
     v1::ListNodesResponse nodes;
     if (!query->ListNodes(&ctx, v1::ListNodesRequest(), &nodes).ok()) return std::nullopt;
     for (const v1::Node& n : nodes.nodes()) {
-      if (n.node_id() == "r1") return n;
+      if (n.node_id() == id) return n;
     }
     return std::nullopt;
   }
@@ -210,6 +210,65 @@ TEST_F(AgentProcessTest, ClockDomainFlagReachesTheCollectorAndReplayHasNoneByDef
                                        " --node_id=r1 --replay=/dev/null --clock_domain=a/b 2>&1");
   EXPECT_EQ(bad.rc, 1);
   EXPECT_NE(bad.out.find("--clock_domain"), std::string::npos) << bad.out;
+  EXPECT_EQ(collector->Stop(), 0);
+}
+
+TEST_F(AgentProcessTest, LabClockFlagsMoveTheRecordsAndGiveADomainOfItsOwn) {
+  const std::vector<hoplat_record> records = Records(100, now_ns_);
+  ASSERT_TRUE(WriteReplayFile(dir_.file("r1.rec"), records).ok());
+  std::unique_ptr<Subprocess> collector = StartCollector();
+  auto run_agent = [&](const std::string& node, const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {HOPLAT_AGENT_BINARY, "--collector=" + listen_,
+                                     "--node_id=" + node, "--replay=" + dir_.file("r1.rec"),
+                                     "--spool_dir=", "--drain_timeout=30s"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Subprocess(args).Wait();
+  };
+  ASSERT_EQ(run_agent("r1", {"--clock_offset=-1.5s"}), 0);
+  std::optional<v1::Node> lab = Node("r1");
+  ASSERT_TRUE(lab.has_value());
+  EXPECT_EQ(lab->clock().clock_domain(), "lab-r1") << "its own, even for a replay";
+  EXPECT_EQ(lab->observations_stored(), records.size());
+  {
+    auto query =
+        v1::Query::NewStub(grpc::CreateChannel(listen_, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    v1::TracePacketRequest req;
+    req.set_hash(records[42].hash);
+    v1::TracePacketResponse trace;
+    ASSERT_TRUE(query->TracePacket(&ctx, req, &trace).ok());
+    ASSERT_EQ(trace.trajectories_size(), 1);
+    ASSERT_EQ(trace.trajectories(0).observations_size(), 1);
+    const v1::Observation& o = trace.trajectories(0).observations(0);
+    EXPECT_EQ(o.arrival_ns(), records[42].arrival_ns - 1'500'000'000);
+    EXPECT_EQ(o.exit_ns(), records[42].exit_ns - 1'500'000'000);
+    EXPECT_EQ(o.residence().nanos(), static_cast<int32_t>(records[42].residence_ns));
+  }
+  // Named: that domain wins (two lab nodes may be given one on purpose).
+  ASSERT_EQ(run_agent("r2", {"--clock_drift_ppm=-20", "--clock_domain=lab-shared"}), 0);
+  std::optional<v1::Node> named = Node("r2");
+  ASSERT_TRUE(named.has_value());
+  EXPECT_EQ(named->clock().clock_domain(), "lab-shared");
+
+  for (const std::string& bad :
+       {std::string("--clock_drift_ppm=1001"), std::string("--clock_drift_ppm=-5000"),
+        std::string("--clock_drift_ppm=nan"), std::string("--clock_offset=inf")}) {
+    const CommandResult r =
+        RunCommand(std::string(HOPLAT_AGENT_BINARY) + " --node_id=r1 --replay=/dev/null " + bad +
+                   " 2>&1");
+    EXPECT_EQ(r.rc, 1) << bad;
+    EXPECT_NE(r.out.find(bad.substr(0, bad.find('='))), std::string::npos) << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one line: " << r.out;
+  }
+  const CommandResult long_id = RunCommand(std::string(HOPLAT_AGENT_BINARY) + " --node_id=" +
+                                           std::string(62, 'a') +
+                                           " --replay=/dev/null --clock_offset=1ms 2>&1");
+  EXPECT_EQ(long_id.rc, 1);
+  EXPECT_NE(long_id.out.find("--clock_domain"), std::string::npos) << long_id.out;
+  const CommandResult record = RunCommand(std::string(HOPLAT_AGENT_BINARY) + " --record=" +
+                                          dir_.file("x.rec") + " --clock_offset=1ms 2>&1");
+  EXPECT_EQ(record.rc, 1);
+  EXPECT_NE(record.out.find("--record"), std::string::npos) << record.out;
   EXPECT_EQ(collector->Stop(), 0);
 }
 

@@ -124,6 +124,59 @@ TEST_F(AgentTest, ClockDomainReachesTheCollector) {
   }
 }
 
+// The lab clock (--clock_offset, --clock_drift_ppm): what the collector
+// stores is the record read by the wrong clock, exactly; the monotonic
+// residence as it was; and the node in a clock domain of its own.
+TEST_F(AgentTest, LabClockMovesArrivalAndExitExactlyNotTheResidence) {
+  StartCollector();
+  struct Case {
+    std::string node;
+    absl::Duration offset;
+    double drift_ppm;
+    uint64_t first_hash;  // the nodes' packets apart: one trajectory each
+  };
+  // Records are 10 µs apart from kT0, the reference: 100 ppm adds 1 ns per
+  // record (the exit 3 µs later: 0.3 ns more, rounded away).
+  for (const Case& c : {Case{"lab3ms", absl::Milliseconds(3), 0, 0},
+                        Case{"lab3msfast", absl::Milliseconds(3), 100, 100'000}}) {
+    SCOPED_TRACE(c.node);
+    const std::vector<hoplat_record> records = Records(2'000, kT0, c.first_hash);
+    ASSERT_TRUE(WriteReplayFile(dir_.file(c.node + ".rec"), records).ok());
+    auto source = ReplaySource::Open(dir_.file(c.node + ".rec"));
+    ASSERT_TRUE(source.ok());
+    AgentOptions options = Options(c.node);
+    absl::StatusOr<LabClock> clock = LabClock::Create(c.offset, c.drift_ppm, kT0);
+    ASSERT_TRUE(clock.ok()) << clock.status();
+    options.lab_clock = *clock;
+    options.clock_domain = *LabClockDomain(c.node);  // as the flags choose it
+    Agent agent(options, source->get());
+    ASSERT_TRUE(agent.Run().ok());
+    ASSERT_TRUE(collector_->Sync().ok());
+    const v1::ListNodesResponse nodes = Nodes();
+    const v1::Node* n = FindNode(nodes, c.node);
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->observations_stored(), records.size());
+    EXPECT_EQ(n->clock().clock_domain(), "lab-" + c.node) << "its own, not the boot id";
+    for (size_t i : {0u, 1u, 7u, 507u, 1'999u}) {
+      grpc::ClientContext ctx;
+      v1::TracePacketRequest req;
+      req.set_hash(records[i].hash);
+      v1::TracePacketResponse trace;
+      ASSERT_TRUE(query_->TracePacket(&ctx, req, &trace).ok());
+      ASSERT_EQ(trace.trajectories_size(), 1);
+      ASSERT_EQ(trace.trajectories(0).observations_size(), 1);
+      const v1::Observation& o = trace.trajectories(0).observations(0);
+      EXPECT_EQ(o.node_id(), c.node);
+      const uint64_t drift = c.drift_ppm == 0 ? 0 : i;
+      EXPECT_EQ(o.arrival_ns(), records[i].arrival_ns + 3'000'000 + drift) << i;
+      EXPECT_EQ(o.exit_ns(), records[i].exit_ns + 3'000'000 + drift) << i;
+      EXPECT_EQ(o.residence().nanos(), static_cast<int32_t>(records[i].residence_ns))
+          << i << ": the monotonic residence, untouched";
+      EXPECT_EQ(o.residence().seconds(), 0);
+    }
+  }
+}
+
 TEST_F(AgentTest, CollectorRestartedMidStreamLosesNothing) {
   StartCollector();
   const std::vector<hoplat_record> records = Records(20'000, kT0);

@@ -404,6 +404,46 @@ tc -n h1 qdisc del dev eth0 root; tc -n r1 qdisc del dev r1-r2 root
 ip netns exec r1 ethtool -K r1-h1 gro off; ip netns exec r2 ethtool -K r2-r1 gro off
 ip netns exec h1 ethtool -K eth0 tso on gso on; ip netns exec r1 ethtool -K r1-r2 tso on gso on
 
+# ---- scenario 8: the wall clock stepped during traffic; residences unaffected ----
+# Every namespace reads the one kernel clock: the probe steps CLOCK_REALTIME
+# 2 s forward and back again every millisecond (ADJ_SETOFFSET, exact, so it
+# ends where it began) for 1 s of a UDP flood through r1. A step that lands
+# between a packet's hooks moves its exit by +-2 s from its arrival; its
+# residence, taken on CLOCK_MONOTONIC, must not notice.
+S=/tmp/stop8
+start_bg sink8 h2 sink 9999 $S
+start_bg rec8_r1 r1 read $S
+ip netns exec h1 "$P" flood 203.0.113.2 9999 1.6 >/tmp/flood8 &
+flooder=$!
+sleep 0.3
+"$P" clockstep 2 1000 1 >/tmp/step8 2>&1
+wait $flooder
+stop_all $S
+# Per forwarded record: d = (exit - arr) - res, ~0 unless a step landed
+# inside (+-2 s); jumps: consecutive records whose arrivals are ~2 s apart.
+fwd /tmp/rec8_r1 | awk '{ split($4, a, "="); split($5, e, "="); split($6, r, "=")
+    n++; d = e[2] - a[2] - r[2]
+    if (d > 1.5e9 && d < 2.5e9) fwdstep++; else if (d < -1.5e9 && d > -2.5e9) backstep++
+    else if (d > 1e6 || d < -1e6) odd++
+    if ((d > 1.5e9 || d < -1.5e9) && r[2] > maxres) maxres = r[2]
+    if (r[2] <= 0 || r[2] > 50000000) bad++
+    if (n > 1) { j = a[2] - prev; if (j < 0) j = -j; if (j > 1.5e9 && j < 2.5e9) jumps++ }
+    prev = a[2] }
+  END { printf "%d %d %d %d %d %d %d\n", n, fwdstep + 0, backstep + 0, odd + 0, bad + 0, jumps + 0, maxres + 0 }' >/tmp/s8
+read n8 fwd8 back8 odd8 bad8 jumps8 maxres8 </tmp/s8
+steps8=$(sed -n 's/^CLOCKSTEP steps=\([0-9]*\) rc=0 .*/\1/p' /tmp/step8)
+restored8=$(sed -n 's/.* restored_within_ns=\([0-9]*\).*/\1/p' /tmp/step8)
+echo "FIGURE clock_step_inside_residence $((fwd8 + back8)) of $n8 forwarded records at r1 ($fwd8 forward, $back8 back; their residences at most $maxres8 ns; $steps8 steps, $jumps8 arrival jumps of ~2 s)"
+echo "HOPLAT_DETAIL s8 $(cat /tmp/step8) $(grep FLOOD /tmp/flood8)"
+check s8_clock_stepped_during_traffic $([ "${steps8:-0}" -ge 100 ] && [ "${jumps8:-0}" -ge 10 ]; echo $?) \
+  "${steps8:-no} steps of 2 s; consecutive arrivals at r1 ~2 s apart $jumps8 times"
+check s8_step_inside_residence $([ $((fwd8 + back8)) -ge 1 ]; echo $?) \
+  "$fwd8 records with exit - arrival = residence + 2 s, $back8 with residence - 2 s, of $n8; their residences at most $maxres8 ns"
+check s8_residence_unaffected $([ "$n8" -ge 1000 ] && [ "$bad8" = 0 ] && [ "$odd8" = 0 ]; echo $?) \
+  "residence outside (0, 50 ms]: $bad8 of $n8; exit - arrival off the residence by neither ~0 nor ~2 s: $odd8"
+check s8_clock_restored $([ -n "$restored8" ] && [ "$restored8" -lt 10000000 ]; echo $?) \
+  "realtime - monotonic after the steps within ${restored8:-?} ns of before"
+
 # ---- scenario 4: bad input ----
 ip netns add idle
 ip netns exec idle "$P" errors >/tmp/errors 2>&1

@@ -12,6 +12,9 @@
  *   hoplat-probe unread STOPFILE        opens, reads nothing, closes at STOPFILE
  *   hoplat-probe churn STOPFILE         opens and closes the device in a loop
  *   hoplat-probe flood ADDR PORT SECS   UDP datagrams as fast as possible
+ *   hoplat-probe clockstep STEP_S HOLD_US SECS
+ *                                       steps CLOCK_REALTIME forward by STEP_S and back
+ *                                       again, each held HOLD_US, for SECS; ends as it began
  *   hoplat-probe drainbench STOP1 STOP2 holds the device; at STOP1 times draining with
  *                                       1 MiB reads, at STOP2 with one record per read
  *   hoplat-probe capture IFACE STOPFILE hashes of IP packets received on IFACE
@@ -40,6 +43,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timex.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -214,6 +218,61 @@ static int cmd_flood(const char *addr, int port, double secs)
 	}
 	printf("FLOOD sent=%ld\n", sent);
 	return 0;
+}
+
+/* CLOCK_REALTIME - CLOCK_MONOTONIC in ns: what a step of the wall clock changes. */
+static long long real_minus_mono_ns(void)
+{
+	struct timespec m1, r, m2;
+
+	clock_gettime(CLOCK_MONOTONIC, &m1);
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m2);
+	return ((long long)r.tv_sec * 1000000000LL + r.tv_nsec) -
+	       (((long long)m1.tv_sec + m2.tv_sec) * 1000000000LL + m1.tv_nsec + m2.tv_nsec) / 2;
+}
+
+/* Adds `secs` to CLOCK_REALTIME in one atomic step (ADJ_SETOFFSET), as
+ * settimeofday would set it but without the read-then-set race: steps that
+ * cancel out leave the clock exactly where it was. */
+static int step_realtime(long secs)
+{
+	struct timex tx = { .modes = ADJ_SETOFFSET | ADJ_NANO };
+
+	tx.time.tv_sec = secs;
+	tx.time.tv_usec = 0;  /* nanoseconds with ADJ_NANO */
+	return adjtimex(&tx) < 0 ? -errno : 0;
+}
+
+static int cmd_clockstep(long step_s, long hold_us, double secs)
+{
+	long long before = real_minus_mono_ns(), after;
+	struct timespec next;
+	double end = now_s() + secs;
+	long steps = 0;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	while (now_s() < end && rc == 0) {
+		/* Forward, hold, back, hold: an even number of steps in all. */
+		for (int dir = 1; dir >= -1 && rc == 0; dir -= 2) {
+			rc = step_realtime(dir * step_s);
+			if (rc == 0)
+				steps++;
+			next.tv_nsec += hold_us * 1000;
+			while (next.tv_nsec >= 1000000000L) {
+				next.tv_nsec -= 1000000000L;
+				next.tv_sec++;
+			}
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		}
+	}
+	if (steps % 2)  /* a failed step back: undo the one forward */
+		step_realtime(-step_s);
+	after = real_minus_mono_ns();
+	printf("CLOCKSTEP steps=%ld rc=%d real_minus_mono_before=%lld after=%lld restored_within_ns=%lld\n",
+	       steps, rc, before, after, after > before ? after - before : before - after);
+	return rc != 0;
 }
 
 /* Drains everything queued with reads of `bytes`; returns records, sets *secs. */
@@ -677,6 +736,8 @@ int main(int argc, char **argv)
 		return cmd_sink(atoi(argv[2]), argv[3]);
 	if (argc == 5 && !strcmp(argv[1], "flood"))
 		return cmd_flood(argv[2], atoi(argv[3]), atof(argv[4]));
+	if (argc == 5 && !strcmp(argv[1], "clockstep"))
+		return cmd_clockstep(atol(argv[2]), atol(argv[3]), atof(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "drainbench"))
 		return cmd_drainbench(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "errors"))
