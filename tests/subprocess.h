@@ -10,14 +10,29 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 #include "gtest/gtest.h"
 
 extern char** environ;
 
 namespace hoplat::testing {
+
+// Polls `done` until it holds or `timeout` passes: a test that watches other
+// processes can only observe their progress.
+inline bool WaitFor(absl::Duration timeout, const std::function<bool()>& done) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return true;
+}
 
 // A loopback TCP port nobody listened on a moment ago.
 inline int FreePort() {

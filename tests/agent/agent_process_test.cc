@@ -19,17 +19,6 @@
 namespace hoplat::testing {
 namespace {
 
-// Polls `done` until it holds or `timeout` passes: these tests watch other
-// processes, whose progress they can only observe.
-bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(60)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return true;
-}
-
 class AgentProcessTest : public ::testing::Test {
  protected:
   AgentProcessTest()
@@ -112,7 +101,8 @@ TEST_F(AgentProcessTest, KilledAgentDeliversItsSpoolOnceAfterRestart) {
   // Life 1: no collector. All ten batches go to the spool; SIGKILL.
   {
     std::unique_ptr<Subprocess> agent = StartAgent(dir_.file("r1.rec"));
-    ASSERT_TRUE(WaitFor([&] { return Spooled().size() == 10; })) << Spooled().size();
+    ASSERT_TRUE(WaitFor(absl::Seconds(60), [&] { return Spooled().size() == 10; }))
+        << Spooled().size();
     EXPECT_EQ(agent->Kill(), 128 + SIGKILL);
   }
   const std::vector<uint64_t> spooled = Spooled();
@@ -167,16 +157,17 @@ TEST_F(AgentProcessTest, CollectorKilledMidStreamThenRestartedLosesNothing) {
   // agent fails the test instead of hanging it). Close-on-exec: the
   // collector started below must not hold the pipe open.
   int fd = -1;
-  ASSERT_TRUE(WaitFor([&] {
+  ASSERT_TRUE(WaitFor(absl::Seconds(60), [&] {
     fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     return fd >= 0;
   }));
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   feed(fd, 0, 5'000);
-  ASSERT_TRUE(WaitFor([&] { return Stored() == 5'000; })) << Stored();
+  ASSERT_TRUE(WaitFor(absl::Seconds(60), [&] { return Stored() == 5'000; })) << Stored();
   EXPECT_EQ(collector->Kill(), 128 + SIGKILL);
   feed(fd, 5'000, 10'000);  // read while the collector is dead
-  ASSERT_TRUE(WaitFor([&] { return Spooled().size() >= 5; })) << "held on disk meanwhile";
+  ASSERT_TRUE(WaitFor(absl::Seconds(60), [&] { return Spooled().size() >= 5; }))
+      << "held on disk meanwhile";
   collector = StartCollector();
   feed(fd, 10'000, 15'000);
   close(fd);  // the end of the replay: the agent delivers everything and exits

@@ -1,5 +1,6 @@
 // The agent with a replay source against an in-process collector.
 #include <algorithm>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -51,6 +52,22 @@ class AgentTest : public CollectorTest {
     EXPECT_NE(n, nullptr) << node;
     return n == nullptr ? 0 : n->observations_stored();
   }
+  // The one observation of a packet stored once (nothing, and a failure,
+  // otherwise).
+  std::optional<v1::Observation> OnlyObservation(uint64_t hash) {
+    grpc::ClientContext ctx;
+    v1::TracePacketRequest req;
+    req.set_hash(hash);
+    v1::TracePacketResponse trace;
+    const grpc::Status s = query_->TracePacket(&ctx, req, &trace);
+    if (!s.ok() || trace.trajectories_size() != 1 ||
+        trace.trajectories(0).observations_size() != 1) {
+      ADD_FAILURE() << "hash " << hash << ": " << s.error_message() << " "
+                    << trace.ShortDebugString();
+      return std::nullopt;
+    }
+    return trace.trajectories(0).observations(0);
+  }
   AgentOptions Options(const std::string& node) {
     AgentOptions o;
     o.client.target = collector_->target();
@@ -81,14 +98,9 @@ TEST_F(AgentTest, ReplayIsStoredExactlyOnceWithEveryValue) {
   EXPECT_EQ(r1->observations_stored(), records.size());
   EXPECT_EQ(r1->agent().records_read(), records.size()) << "the final report reached the collector";
   for (size_t i : {0u, 7u, 999u, 1000u, 25'499u}) {
-    grpc::ClientContext ctx;
-    v1::TracePacketRequest req;
-    req.set_hash(records[i].hash);
-    v1::TracePacketResponse trace;
-    ASSERT_TRUE(query_->TracePacket(&ctx, req, &trace).ok());
-    ASSERT_EQ(trace.trajectories_size(), 1);
-    ASSERT_EQ(trace.trajectories(0).observations_size(), 1);
-    const v1::Observation& o = trace.trajectories(0).observations(0);
+    const std::optional<v1::Observation> found = OnlyObservation(records[i].hash);
+    ASSERT_TRUE(found.has_value());
+    const v1::Observation& o = *found;
     EXPECT_EQ(o.arrival_ns(), records[i].arrival_ns);
     EXPECT_EQ(o.exit_ns(), records[i].exit_ns);
     EXPECT_EQ(o.ifindex_in(), records[i].ifindex_in);
@@ -158,14 +170,9 @@ TEST_F(AgentTest, LabClockMovesArrivalAndExitExactlyNotTheResidence) {
     EXPECT_EQ(n->observations_stored(), records.size());
     EXPECT_EQ(n->clock().clock_domain(), "lab-" + c.node) << "its own, not the boot id";
     for (size_t i : {0u, 1u, 7u, 507u, 1'999u}) {
-      grpc::ClientContext ctx;
-      v1::TracePacketRequest req;
-      req.set_hash(records[i].hash);
-      v1::TracePacketResponse trace;
-      ASSERT_TRUE(query_->TracePacket(&ctx, req, &trace).ok());
-      ASSERT_EQ(trace.trajectories_size(), 1);
-      ASSERT_EQ(trace.trajectories(0).observations_size(), 1);
-      const v1::Observation& o = trace.trajectories(0).observations(0);
+      const std::optional<v1::Observation> found = OnlyObservation(records[i].hash);
+      ASSERT_TRUE(found.has_value());
+      const v1::Observation& o = *found;
       EXPECT_EQ(o.node_id(), c.node);
       const uint64_t drift = c.drift_ppm == 0 ? 0 : i;
       EXPECT_EQ(o.arrival_ns(), records[i].arrival_ns + 3'000'000 + drift) << i;

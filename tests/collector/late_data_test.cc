@@ -38,16 +38,9 @@ constexpr uint64_t kMinute = 60 * kSecond;
 constexpr uint64_t kSpacing = 20'000'000ULL;  // one packet every 20 ms
 constexpr int kComparedMinutes = 9;
 
-// Polls `done` until it holds or `timeout` passes: the test watches other
-// processes, whose progress it can only observe.
-bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(90)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return true;
-}
+// Other processes' progress can only be observed: what a test waits for
+// is a condition it polls (WaitFor, tests/subprocess.h), with a deadline.
+constexpr absl::Duration kPatience = absl::Seconds(90);
 
 // Packets r1 -> r2 -> r3, each record tagged with its packet's start, in
 // packet-time phases: A [0, 2 min) live, B [2, 6 min) while the collector is
@@ -132,7 +125,7 @@ class AgentLife {
     // Once the agent has it open (non-blocking: ENXIO until then, so a dead
     // agent fails the test instead of hanging it). Close-on-exec: the
     // processes started later must not hold the pipe open.
-    EXPECT_TRUE(WaitFor([&] {
+    EXPECT_TRUE(WaitFor(kPatience, [&] {
       fd_ = open(fifo_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
       return fd_ >= 0;
     }));
@@ -330,7 +323,7 @@ class LateDataTest : public ::testing::TestWithParam<int> {
     live.Feed(all, 0, kEnd);
     for (auto& a : agents) EXPECT_EQ(a->End(), 0);
     // Complete and exact before it is compared with anything.
-    EXPECT_TRUE(WaitFor([&] {
+    EXPECT_TRUE(WaitFor(kPatience, [&] {
       const v1::ListPathsResponse p = live.Paths();
       return live.SealedThrough(kComparedMinutes * kMinute) &&
              PathCount(p, "r1>r2>r3") == traffic_->full && PathCount(p, "r1>r2") == traffic_->partial &&
@@ -374,7 +367,7 @@ TEST_P(LateDataTest, AnswersAfterAnOutageEqualThoseWithoutOne) {
       all.push_back({n, agents.back().get()});
     }
     cluster.Feed(all, 0, kPhaseB);
-    ASSERT_TRUE(WaitFor([&] {
+    ASSERT_TRUE(WaitFor(kPatience, [&] {
       for (int n = 0; n < kNodes; ++n) {
         if (cluster.Stored(n) != t.Count(n, t.t0, t.t0 + kPhaseB)) return false;
       }
@@ -399,7 +392,8 @@ TEST_P(LateDataTest, AnswersAfterAnOutageEqualThoseWithoutOne) {
     cluster.Feed(two, kPhaseC, kEnd);
     for (auto& a : agents) EXPECT_EQ(a->End(), 0);
   }
-  ASSERT_TRUE(WaitFor([&] { return cluster.SealedThrough(kComparedMinutes * kMinute); }))
+  ASSERT_TRUE(
+      WaitFor(kPatience, [&] { return cluster.SealedThrough(kComparedMinutes * kMinute); }))
       << "the others sealed the minutes, more than --seal_timeout ahead of " << kNames[last];
 
   // The last agent returns: its spool (four minutes of packet time, all for
@@ -415,7 +409,7 @@ TEST_P(LateDataTest, AnswersAfterAnOutageEqualThoseWithoutOne) {
 
   // The answers converge to the uninterrupted run's.
   std::vector<std::string> answers;
-  const bool converged = WaitFor([&] {
+  const bool converged = WaitFor(kPatience, [&] {
     answers = cluster.Answers();
     return answers == *baseline_;
   });

@@ -446,17 +446,23 @@ TEST_F(QueryTest, SingleNodePacketsAreCounted) {
   EXPECT_EQ(paths.single_node_packets(), 1u);
 }
 
+// A forwarded packet seen at `arrival` with `ttl`, 10 us in the router by
+// its wall clock and residence_ns by its monotonic one.
+Observation Forwarded(uint64_t hash, uint64_t arrival, uint32_t ttl, uint64_t residence_ns) {
+  Observation o;
+  o.hash = hash;
+  o.arrival_ns = arrival;
+  o.exit_ns = arrival + 10'000;
+  o.residence_ns = residence_ns;
+  o.ttl = ttl;
+  o.flags = HOPLAT_F_FORWARDED;
+  return o;
+}
+
 TEST_F(QueryTest, LoopsAreListedApartAndTracesMarkThem) {
   // r1 (64) -> r2 (63) -> r1 (62) -> r2 (61), and one ordinary packet.
   auto at = [](uint64_t hash, uint64_t arrival, uint32_t ttl) {
-    Observation o;
-    o.hash = hash;
-    o.arrival_ns = arrival;
-    o.exit_ns = arrival + 10'000;
-    o.residence_ns = 9'000;
-    o.ttl = ttl;
-    o.flags = HOPLAT_F_FORWARDED;
-    return o;
+    return Forwarded(hash, arrival, ttl, /*residence_ns=*/9'000);
   };
   const uint64_t t = kT0 + 5'000'000'000ULL;
   auto r1 = Client("a1");  // nodes of their own: the fixture has traffic on r1..r3
@@ -526,14 +532,7 @@ TEST_F(QueryTest, ClockOffsetsAreMeasuredFromTrafficBothWays) {
   const int64_t theta = 3'000'000;
   std::mt19937_64 rng(5);
   auto obs = [](uint64_t hash, uint64_t arrival, uint32_t ttl) {
-    Observation o;
-    o.hash = hash;
-    o.arrival_ns = arrival;
-    o.exit_ns = arrival + 10'000;
-    o.residence_ns = 10'000;
-    o.ttl = ttl;
-    o.flags = HOPLAT_F_FORWARDED;
-    return o;
+    return Forwarded(hash, arrival, ttl, /*residence_ns=*/10'000);
   };
   std::vector<Observation> c1, c2;
   uint64_t hash = 0xc0c0'0000;
