@@ -36,6 +36,9 @@ ABSL_FLAG(int32_t, batch, 4096, "Observations per batch.");
 ABSL_FLAG(int32_t, trace_minutes, 1440, "Minutes of data for the query phase (1440 = 24 h).");
 ABSL_FLAG(std::string, phases, "append,ingest,query,reseal", "Which phases to run, comma-separated.");
 ABSL_FLAG(int32_t, reseal_packets, 100'000, "Packets in the minute correlated again (3 routers).");
+ABSL_FLAG(bool, ttl, true,
+          "Observations carry TTLs (record version 2): paths ordered by TTL, every hop fed to "
+          "the clock offset estimator. false: as from an older agent.");
 
 namespace hoplat {
 namespace {
@@ -89,6 +92,8 @@ v1::ObservationBatch MakeBatch(int router, uint64_t seq, uint64_t first_packet, 
     o.ifindex_in = 2;
     o.ifindex_out = 3;
     o.length = 1400;
+    o.residence_ns = 20'000;
+    o.ttl = absl::GetFlag(FLAGS_ttl) ? static_cast<uint32_t>(64 - router) : 0;
     AppendToBatch(o, &b);
   }
   return b;
