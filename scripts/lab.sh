@@ -11,6 +11,10 @@ usage() {
 Usage: scripts/lab.sh [options]
   --delay MS         netem delay on r2 -> r3, milliseconds (default 20)
   --seconds N        traffic time of each kind (ping, TCP, UDP, TCP back; default 10)
+  --clocks           give r2's agent a clock 3 ms behind and r3's 1.5 ms ahead
+                     (the agents' lab clock: the routers still share one kernel,
+                     so the truth is exact), and print the clocks the collector
+                     measured from the traffic beside the hops
   --port PORT        port of the collector started on 127.0.0.1 (default 50051)
   --collector ADDR   use this running collector instead of starting one
   --keep             keep the collector it started running at the end, for
@@ -30,11 +34,12 @@ EOT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-delay=20 seconds=10 port=50051 collector="" keep=1 prebuilt="" stop_only=0
+delay=20 seconds=10 port=50051 collector="" keep=1 prebuilt="" stop_only=0 clocks=0
 while [ $# -gt 0 ]; do
   case $1 in
     --delay) delay=${2:?}; shift 2 ;;
     --seconds) seconds=${2:?}; shift 2 ;;
+    --clocks) clocks=1; shift ;;
     --port) port=${2:?}; shift 2 ;;
     --collector) collector=${2:?}; shift 2 ;;
     --keep) keep=1; shift ;;
@@ -118,7 +123,7 @@ step "booting the guest (QEMU, TCG: about 30 s)"
 vmdir="$bin/vm-lab"
 rm -f "$vmdir/serial.log"  # a previous run's progress is not this one's
 HOPLAT_BIN=$bin TIMEOUT=$((300 + 8 * seconds)) QEMU_NET="-nic user,model=virtio-net-pci" \
-  GUEST_ARGS="hoplat.lab=1 hoplat.port=$port hoplat.delay_ms=$delay hoplat.seconds=$seconds" \
+  GUEST_ARGS="hoplat.lab=1 hoplat.port=$port hoplat.delay_ms=$delay hoplat.seconds=$seconds hoplat.clocks=$clocks" \
   tests/vm/run.sh standard "$vmdir" >"$labdir/vm.log" 2>&1 &
 vm=$!
 while kill -0 $vm 2>/dev/null; do
@@ -149,9 +154,18 @@ done
 done_steps
 
 echo "The lab: h1 - r1 - r2 - r3 - h2, tc netem delay ${delay} ms on r2 -> r3, ${seconds} s of each traffic kind."
-echo "(The three routers are namespaces of one guest kernel: their agents report its boot id"
-echo "as their clock domain, so the collector knows they read one clock and every bound below"
-echo "is ±0, shared clock, although the guest runs no NTP.)"
+if [ "$clocks" = 1 ]; then
+  echo "(--clocks: r2's agent reads a clock 3 ms behind r1's, r3's one 1.5 ms ahead, so"
+  echo "r3 - r2 = +4.5 ms; each reports a clock domain of its own. By arrival time r2 would come"
+  echo "before r1; the TTL keeps the paths in order. The collector measures the"
+  echo "offsets from the packets both ways (== clocks ==). The hops below are raw, offsets"
+  echo "included: the estimate is not yet taken out of them. On r2 - r3 the netem delay runs one"
+  echo "way only, so no method can tell it from an offset: that pair's bound covers it.)"
+else
+  echo "(The three routers are namespaces of one guest kernel: their agents report its boot id"
+  echo "as their clock domain, so the collector knows they read one clock and every bound below"
+  echo "is ±0, shared clock, although the guest runs no NTP.)"
+fi
 grep -a '^HOPLAT_INFO \(ping\|iperf\)' "$vmdir/results.txt" | sed 's/^HOPLAT_INFO /  /' || true
 echo
 echo "== nodes =="; hoplat nodes
@@ -161,6 +175,7 @@ hoplat path r1 r3
 echo; echo "== path latency r3 -> r1 (h2 -> h1: no delay added) =="
 hoplat path r3 r1
 echo; echo "== per hop, and residence in each router =="; hoplat hops
+if [ "$clocks" = 1 ]; then echo; echo "== clocks: b - a, measured from traffic both ways =="; hoplat clocks; fi
 slowest=$(hoplat paths | awk '/^r1 > r2 > r3 / { print $NF }' || true)
 if [ -n "$slowest" ]; then echo; echo "== the slowest packet r1 -> r3 =="; hoplat trace "$slowest"; fi
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/grpcpp.h"
@@ -23,6 +24,10 @@ constexpr int kDelayMs = 20;
 // scripts/lab.sh's exit status when the guest's kernel image is not readable
 // (tests/vm/run.sh's, passed on).
 constexpr int kSkipped = 77;
+
+int64_t TimeUtilNs(const google::protobuf::Duration& d) {
+  return google::protobuf::util::TimeUtil::DurationToNanoseconds(d);
+}
 
 double Ms(const google::protobuf::Duration& d) {
   return google::protobuf::util::TimeUtil::DurationToNanoseconds(d) / 1e6;
@@ -119,4 +124,63 @@ TEST(LabTest, NetemDelayShowsOnTheRightHopOnly) {
 }
 
 }  // namespace
+TEST(LabTest, SeparateClocksAreMeasuredAndPathsStayInOrder) {
+  // scripts/lab.sh --clocks: r2's agent reads 3 ms behind r1's clock, r3's
+  // 1.5 ms ahead (exact: the routers share one kernel underneath).
+  TempDir dir;
+  const std::string addr = absl::StrCat("127.0.0.1:", FreePort());
+  Subprocess collector({HOPLAT_COLLECTOR_BINARY, "--listen=" + addr, "--db=" + dir.file("lab.db")});
+  Subprocess lab({HOPLAT_SOURCE_DIR "/scripts/lab.sh", "--prebuilt", HOPLAT_BUILD_DIR,
+                  "--collector", addr, "--delay", std::to_string(kDelayMs), "--seconds", "5",
+                  "--clocks"});
+  const int lab_rc = lab.Wait();
+  if (lab_rc == kSkipped) GTEST_SKIP() << "the guest's kernel image is not readable";
+  ASSERT_EQ(lab_rc, 0) << "scripts/lab.sh --clocks failed (its output is above)";
+  auto query = v1::Query::NewStub(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+
+  // By arrival r2 would precede r1 on h1 -> h2; the TTL orders the path.
+  grpc::ClientContext pctx;
+  v1::ListPathsResponse paths;
+  ASSERT_TRUE(query->ListPaths(&pctx, v1::ListPathsRequest(), &paths).ok());
+  std::map<std::string, uint64_t> by_path;
+  for (const v1::PathSummary& p : paths.paths()) {
+    by_path[absl::StrJoin(p.nodes(), ">")] += p.latency().count() + p.latency().clock_errors();
+  }
+  EXPECT_GT(by_path["r1>r2>r3"], 100u);
+  EXPECT_GT(by_path["r3>r2>r1"], 100u);
+  EXPECT_EQ(by_path.count("r2>r1>r3"), 0u) << "ordered by the clocks";
+
+  grpc::ClientContext cctx;
+  v1::ClockOffsetsResponse clocks;
+  ASSERT_TRUE(query->ClockOffsets(&cctx, v1::ClockOffsetsRequest(), &clocks).ok());
+  // (b - a, bound, method) by the pair's names in alphabetical order.
+  struct Offset {
+    int64_t b_minus_a_ns;
+    int64_t bound_ns;
+    v1::ClockMethod method;
+  };
+  std::map<std::string, Offset> pair;
+  for (const v1::ClockOffset& o : clocks.offsets()) {
+    std::printf("clock %s - %s: %.3f ms +- %.3f ms (method %d, %llu samples)\n",
+                o.node_b().c_str(), o.node_a().c_str(), o.offset_ns() / 1e6, Ms(o.bound()),
+                o.method(), static_cast<unsigned long long>(o.samples()));
+    const bool flip = o.node_a() > o.node_b();
+    pair[flip ? o.node_b() + "/" + o.node_a() : o.node_a() + "/" + o.node_b()] =
+        Offset{flip ? -o.offset_ns() : o.offset_ns(), TimeUtilNs(o.bound()), o.method()};
+  }
+  ASSERT_TRUE(pair.count("r1/r2") && pair.count("r2/r3")) << clocks.ShortDebugString();
+  // r1 - r2: no netem, fast both ways: a tight estimate of r2 - r1 = -3 ms.
+  const Offset& a = pair["r1/r2"];
+  EXPECT_EQ(a.method, v1::CLOCK_METHOD_PASSIVE_TWO_WAY);
+  EXPECT_LE(std::abs(a.b_minus_a_ns + 3'000'000), a.bound_ns) << "the truth is inside";
+  EXPECT_LT(a.bound_ns, 2'000'000);
+  // r2 - r3: the netem delay runs one way only; delay and offset cannot be
+  // told apart (the estimate is off by half the delay), but the truth,
+  // r3 - r2 = +4.5 ms, stays within the bound.
+  const Offset& b = pair["r2/r3"];
+  EXPECT_EQ(b.method, v1::CLOCK_METHOD_PASSIVE_TWO_WAY);
+  EXPECT_LE(std::abs(b.b_minus_a_ns - 4'500'000), b.bound_ns);
+  EXPECT_GE(b.bound_ns, kDelayMs * 1'000'000 / 2) << "half the one-way delay is unknowable";
+}
+
 }  // namespace hoplat::testing

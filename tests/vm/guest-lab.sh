@@ -9,7 +9,7 @@
 # guest powers off. Parameters from the command line: hoplat.port=
 # (collector port on the host), hoplat.delay_ms=, hoplat.seconds= (traffic).
 arg() { sed -n "s/.*hoplat\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
-port=$(arg port); delay=$(arg delay_ms); secs=$(arg seconds)
+port=$(arg port); delay=$(arg delay_ms); secs=$(arg seconds); clocks=$(arg clocks)
 progress() { echo "HOPLAT_PROGRESS $*"; }
 lab_fail() { echo "HOPLAT_RESULT FAIL ($*)"; sync; poweroff -f; }
 
@@ -44,8 +44,13 @@ tc -n r2 qdisc add dev r2-r3 root netem delay "${delay}ms" limit 100000
 
 progress "agents r1 r2 r3 -> collector 10.0.2.2:$port"
 for r in r1 r2 r3; do
+  # hoplat.clocks=1: r2 reads 3 ms behind, r3 1.5 ms ahead (the lab clock).
+  lab_clock=""
+  if [ "$clocks" = 1 ]; then
+    case $r in r2) lab_clock="--clock_offset=-3ms" ;; r3) lab_clock="--clock_offset=1.5ms" ;; esac
+  fi
   # /sbin/ip itself (not the ip() function), so that $! is the agent.
-  /sbin/ip netns exec $r hoplat-agent --collector "10.0.2.2:$port" --node_id $r \
+  /sbin/ip netns exec $r hoplat-agent --collector "10.0.2.2:$port" --node_id $r $lab_clock \
     --collector_netns /proc/1/ns/net --paths forward --sample_one_in 1 \
     --spool_dir /tmp/spool-$r --flush_interval 100ms --report_interval 2s >/tmp/agent-$r.log 2>&1 &
   echo $! >/tmp/agent-$r.pid
