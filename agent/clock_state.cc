@@ -8,7 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "common/error_text.h"
+#include "common/node_id.h"
 #include "common/log.h"
 
 namespace hoplat {
@@ -37,17 +37,7 @@ absl::StatusOr<std::string> ReadBootId(const std::string& path) {
 }
 
 absl::Status ValidateClockDomain(absl::string_view domain) {
-  if (domain.empty() || domain.size() > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("clock domain ", QuoteInput(domain), ": want 1 to 64 characters"));
-  }
-  for (char c : domain) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "clock domain ", QuoteInput(domain), ": only letters, digits, '.', '_' and '-'"));
-    }
-  }
-  return absl::OkStatus();
+  return ValidateName("clock domain", domain);
 }
 
 absl::StatusOr<std::string> ClockDomainFor(absl::string_view configured, bool replay,

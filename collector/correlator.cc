@@ -16,6 +16,8 @@ constexpr size_t kMaxResealsPerAdvance = 4;
 constexpr size_t kMaxSpanNodes = 32;  // longer paths get spans for their first 32 nodes only
 
 int64_t MinuteOf(uint64_t ns) { return static_cast<int64_t>(ns / kNsPerMinute); }
+// t - d, or 0 before the epoch's start.
+uint64_t Before(uint64_t t, uint64_t d) { return t > d ? t - d : 0; }
 
 }  // namespace
 
@@ -50,7 +52,7 @@ void Correlator::Add(const std::string& node, absl::Span<const Observation> obse
   const uint64_t sealed_end_ns = static_cast<uint64_t>(sealed_end_minute_) * kNsPerMinute;
   // In replay, sightings up to a window before the sealed end still matter:
   // they decide how a packet that straddles the boundary splits.
-  const uint64_t accept_from = sealed_end_ns > window_ns_ ? sealed_end_ns - window_ns_ : 0;
+  const uint64_t accept_from = Before(sealed_end_ns, window_ns_);
   // Live, an observation at or before this may belong to a packet already
   // counted (its group closed, or its minute sealed): it is stored, and the
   // minutes it may touch are correlated again from the stored rows.
@@ -62,8 +64,7 @@ void Correlator::Add(const std::string& node, absl::Span<const Observation> obse
     } else if (o.arrival_ns <= late_through) {
       if (o.arrival_ns < sealed_end_ns) ++state.late;
       state.max_arrival_ns = std::max(state.max_arrival_ns, o.arrival_ns);
-      MarkDirty(o.arrival_ns > window_ns_ ? o.arrival_ns - window_ns_ : 0, o.arrival_ns + window_ns_,
-                n, now);
+      MarkDirty(Before(o.arrival_ns, window_ns_), o.arrival_ns + window_ns_, n, now);
       continue;
     }
     state.max_arrival_ns = std::max(state.max_arrival_ns, o.arrival_ns);
@@ -194,7 +195,7 @@ SealedMinutes Correlator::Advance(absl::Time now) {
       // (Replay closes only for the memory bound: every close is early.)
       ++forced_closes_;
       const uint64_t first = it->second.first_arrival_ns;
-      MarkDirty(first > window_ns_ ? first - window_ns_ : 0, first + 2 * window_ns_, kNoNode, now);
+      MarkDirty(Before(first, window_ns_), first + 2 * window_ns_, kNoNode, now);
     } else {
       last_closed = std::max(last_closed, deadline);
     }

@@ -205,8 +205,9 @@ class IngestService::Reactor final
     job->node_id = node_id;
     job->node_name = node;
     job->seq = batch.seq();
-    job->encoded = EncodeObservations(job->observations);
-    job->digest = ContentDigest(job->observations);
+    size_t core_size = 0;
+    job->encoded = EncodeObservations(job->observations, &core_size);
+    job->digest = ContentDigest(job->encoded, core_size);
     job->min_arrival_ns = UINT64_MAX;
     for (const Observation& o : job->observations) {
       job->min_arrival_ns = std::min(job->min_arrival_ns, o.arrival_ns);

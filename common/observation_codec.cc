@@ -69,11 +69,8 @@ class Reader {
   const char* end_;
 };
 
-}  // namespace
-
-namespace {
-
-std::string Encode(absl::Span<const Observation> obs, uint8_t version) {
+// *core_size (if given): where the version 1 columns end.
+std::string Encode(absl::Span<const Observation> obs, uint8_t version, size_t* core_size) {
   std::string out;
   out.reserve(2 + obs.size() * 23);
   out.push_back(static_cast<char>(version));
@@ -99,6 +96,7 @@ std::string Encode(absl::Span<const Observation> obs, uint8_t version) {
   for (const Observation& o : obs) PutVarint(o.ifindex_out, &out);
   for (const Observation& o : obs) PutVarint(o.length, &out);
   for (const Observation& o : obs) PutVarint(o.flags, &out);
+  if (core_size != nullptr) *core_size = out.size();
   if (version >= 2) {
     for (const Observation& o : obs) {
       PutVarint(ZigZag(static_cast<int64_t>(o.residence_ns - (o.exit_ns - o.arrival_ns))), &out);
@@ -111,9 +109,18 @@ std::string Encode(absl::Span<const Observation> obs, uint8_t version) {
 
 }  // namespace
 
-std::string EncodeObservations(absl::Span<const Observation> obs) { return Encode(obs, kVersion); }
+std::string EncodeObservations(absl::Span<const Observation> obs, size_t* core_size) {
+  return Encode(obs, kVersion, core_size);
+}
 
-std::string EncodeCoreFields(absl::Span<const Observation> obs) { return Encode(obs, 1); }
+std::string EncodeCoreFields(absl::Span<const Observation> obs) { return Encode(obs, 1, nullptr); }
+
+std::string CoreFieldsOf(absl::string_view encoded, size_t core_size) {
+  // Version 2 starts with the version 1 layout: only the version byte differs.
+  std::string core(encoded.substr(0, core_size));
+  if (!core.empty()) core[0] = 1;
+  return core;
+}
 
 absl::Status DecodeObservations(absl::string_view data, std::vector<Observation>* out) {
   Reader r(data);

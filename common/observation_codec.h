@@ -22,13 +22,18 @@ namespace hoplat {
 // then n varints for each of ifindex_in, ifindex_out, length, flags; from
 // version 2, n x zigzag varint (residence_ns - (exit - arrival)), then n
 // varints for each of ttl, gso_segs. Version 1 blocks (stored before) decode
-// with residence_ns 0, ttl 0, gso_segs 1.
-std::string EncodeObservations(absl::Span<const Observation> observations);
+// with residence_ns 0, ttl 0, gso_segs 1. *core_size, if given, is where
+// the version 1 columns end (see CoreFieldsOf).
+std::string EncodeObservations(absl::Span<const Observation> observations,
+                               size_t* core_size = nullptr);
 
 // The version 1 layout (the core fields only), whatever the current
 // version: what batch digests are computed over, so that a digest stored
 // by an older collector still matches the same batch resent.
 std::string EncodeCoreFields(absl::Span<const Observation> observations);
+// The same, cut from a block EncodeObservations wrote (its first core_size
+// bytes, version byte 1) without encoding the observations again.
+std::string CoreFieldsOf(absl::string_view encoded, size_t core_size);
 
 // Appends to *out. DATA_LOSS on truncated or malformed input; *out is then
 // left as it was.

@@ -151,8 +151,7 @@ int Paths(v1::Query::Stub* q) {
   // Loops are no latency: their own lines, with a hash to trace.
   for (const v1::LoopSummary& l : r.loops()) {
     std::cout << "ROUTING LOOP " << absl::StrJoin(l.nodes(), " > ") << ": " << l.packets()
-              << " packets, longest " << absl::FormatDuration(absl::Nanoseconds(
-                                             TimeUtil::DurationToNanoseconds(l.longest())))
+              << " packets, longest " << hoplat::FormatDuration(l.longest())
               << " (trace " << l.slowest_hash_hex() << ")\n";
   }
   return 0;

@@ -34,6 +34,10 @@ uint64_t ContentDigest(absl::Span<const Observation> observations) {
   return BatchDigest(EncodeCoreFields(observations));
 }
 
+uint64_t ContentDigest(absl::string_view encoded, size_t core_size) {
+  return BatchDigest(CoreFieldsOf(encoded, core_size));
+}
+
 BatchInserter::BatchInserter(Db* db)
     : db_(db),
       insert_(db,

@@ -25,6 +25,9 @@ uint64_t BatchDigest(absl::string_view encoded);
 // What a batch's digest is: BatchDigest of its core fields in the version 1
 // layout (EncodeCoreFields), so that it survives changes of the format.
 uint64_t ContentDigest(absl::Span<const Observation> observations);
+// The same from their EncodeObservations block and its core_size (the
+// ingest path, which has encoded them already).
+uint64_t ContentDigest(absl::string_view encoded, size_t core_size);
 
 // Inserts batches with prepared statements for a whole group commit.
 class BatchInserter {

@@ -244,8 +244,9 @@ void Store::ApplyPendingReseals() {
   }
 }
 
-// Inside ApplySeal's transaction: a batch committed later that touches the
-// minute marks it again (SealedMinutesTouched) for the next pass.
+// In its own transaction on the writer's connection, after the seal: a
+// batch committed later that touches the minute marks it again
+// (SealedMinutesTouched) for the next pass.
 absl::Status Store::Reseal(int64_t minute) {
   return ResealMinute(db_.get(), minute, options_.window, options_.clock() - options_.retention);
 }
