@@ -284,7 +284,7 @@ void ResealLatency() {
   uint64_t paths = 0;
   Time("correlate the minute again:", 5, [&](int) {
     db->Exec("BEGIN IMMEDIATE").IgnoreError();
-    if (absl::Status s = ResealMinute(db.get(), minute, absl::Seconds(1), absl::InfinitePast());
+    if (absl::Status s = ResealMinute(db.get(), minute, CorrelatorOptions{}, absl::InfinitePast());
         !s.ok()) {
       std::fprintf(stderr, "reseal: %s\n", s.ToString().c_str());
     }

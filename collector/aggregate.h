@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "collector/clock_correction.h"
 #include "collector/histogram.h"
 
 namespace hoplat {
@@ -35,13 +36,37 @@ inline constexpr int64_t kNsPerMinute = 60'000'000'000;
 
 // A latency distribution plus what does not belong in it.
 struct LatencyAggregate {
-  Histogram latency;          // non-negative samples
+  Histogram latency;          // non-negative samples, corrected for clock offsets
   uint64_t packets = 0;       // samples offered, including clock errors
   uint64_t clock_errors = 0;  // negative samples: counted, never added
+  // Samples between two clocks that nothing bounds (ClockMethod::kNone):
+  // counted, never added.
+  uint64_t unsynchronized = 0;
   // Hash of the packet with the largest sample; of equal ones the smallest
   // hash, so that the answer does not depend on the order packets came in.
   uint64_t slowest_hash = 0;
+  // The clock bound of the samples added (and of the clock errors): the
+  // largest, with the method that gave it (of equal ones the higher
+  // number), and their sum for the mean. kNone: every sample was
+  // unsynchronised; kUnspecified: no sample, or rows from before
+  // corrections were made.
+  int64_t bound_max_ns = 0;
+  uint64_t bound_sum_ns = 0;
+  ClockMethod bound_method = ClockMethod::kUnspecified;
 
+  // A latency between two clocks: corrected, or counted as unsynchronised.
+  void Add(int64_t raw, uint64_t hash, const ClockCorrection& c) {
+    if (!c.synchronized()) {
+      ++packets;
+      ++unsynchronized;
+      NoteBound(0, ClockMethod::kNone);
+      return;
+    }
+    NoteBound(c.bound_ns, c.method);
+    bound_sum_ns += static_cast<uint64_t>(c.bound_ns);
+    Add(c.Apply(raw), hash);
+  }
+  // A latency on one clock (residence), or one the caller corrected.
   void Add(int64_t value, uint64_t hash) {
     ++packets;
     if (value < 0) {
@@ -63,6 +88,24 @@ struct LatencyAggregate {
     latency.Merge(o.latency);
     packets += o.packets;
     clock_errors += o.clock_errors;
+    unsynchronized += o.unsynchronized;
+    bound_sum_ns += o.bound_sum_ns;
+    if (o.bound_method != ClockMethod::kUnspecified) NoteBound(o.bound_max_ns, o.bound_method);
+  }
+
+ private:
+  void NoteBound(int64_t bound, ClockMethod method) {
+    // kNone only says that something was not bounded; any bound replaces it.
+    if (method == ClockMethod::kNone) {
+      if (bound_method == ClockMethod::kUnspecified) bound_method = method;
+      return;
+    }
+    if (bound_method == ClockMethod::kUnspecified || bound_method == ClockMethod::kNone ||
+        bound > bound_max_ns ||
+        (bound == bound_max_ns && method > bound_method)) {
+      bound_max_ns = bound;
+      bound_method = method;
+    }
   }
 };
 

@@ -38,7 +38,20 @@ struct ClockOffsetOptions {
   // An estimate further than this from the nearest interval with traffic
   // both ways is no estimate.
   absl::Duration max_age = absl::Minutes(2);
+  // Correction(): the intervals it fits end this many intervals before the
+  // packet's own, and span this many. Every hop in them was counted before
+  // any packet that needs them (the correlator closes packets in order of
+  // first arrival plus a window, which is shorter than the lag), so a
+  // packet's correction is a function of the data alone, never of the order
+  // it came in: re-correlating a minute from the store gives the same rows.
+  int64_t correction_lag = 2;
+  size_t correction_span = 30;
+  // Fewer complete intervals than this in that span: no correction.
+  size_t correction_min_intervals = 3;
 };
+
+// How much data before a time the corrections at that time rest on.
+absl::Duration CorrectionWarmup(const ClockOffsetOptions& options);
 
 class ClockOffsetEstimator {
  public:
@@ -60,8 +73,16 @@ class ClockOffsetEstimator {
     uint64_t samples = 0;   // raw hops in the kept intervals with traffic both ways
     uint64_t updated_ns = 0;  // middle of the newest interval with traffic both ways
   };
-  // b's clock minus a's at packet time t_ns (by a's clock).
+  // b's clock minus a's at packet time t_ns (by a's clock), from every kept
+  // interval (what Query.ClockOffsets shows).
   Estimate At(uint32_t a, uint32_t b, uint64_t t_ns) const;
+  // The same, from the intervals options.correction_lag and _span pick
+  // before t_ns only: what a latency at t_ns is corrected by. One fit per
+  // pair and interval (cached): a packet pays for arithmetic only.
+  Estimate Correction(uint32_t a, uint32_t b, uint64_t t_ns);
+  // How much data before a minute its corrections rest on: a minute
+  // correlated again from the store reads this much before it.
+  absl::Duration warmup() const;
   // Every pair's estimate at now_ns, as (a, b) with a < b: invalid for a
   // pair without traffic both ways within max_age.
   std::vector<std::pair<std::pair<uint32_t, uint32_t>, Estimate>> Latest(uint64_t now_ns) const;
@@ -76,11 +97,30 @@ class ClockOffsetEstimator {
     uint64_t samples = 0;
     bool complete() const { return min_forward != INT64_MAX && min_reverse != INT64_MAX; }
   };
+  // A line through the offsets of some intervals, anchored at the one
+  // nearest the time asked for.
+  struct Line {
+    bool valid = false;
+    int64_t anchor_mid_ns = 0;
+    double anchor_offset = 0;
+    double anchor_bound = 0;
+    double slope = 0;
+    double slope_error = 0;
+    uint64_t samples = 0;
+    uint64_t updated_ns = 0;
+  };
   struct Pair {
     std::deque<Interval> intervals;  // by index, at most history
     int64_t last_index = 0;          // the newest interval with any hop
+    // Correction()'s fit for packets in interval correction_for.
+    int64_t correction_for = INT64_MIN;
+    Line correction;
   };
-  Estimate Fit(const Pair& p, uint64_t t_ns) const;
+  // Over the complete intervals with index in [lo, hi], anchored at the one
+  // nearest t_ns; at least min_points of them.
+  Line FitLine(const Pair& p, uint64_t t_ns, int64_t lo, int64_t hi, size_t min_points) const;
+  Estimate EstimateAt(const Line& line, uint64_t t_ns) const;
+  Estimate Oriented(Estimate e, bool swapped) const;
 
   const ClockOffsetOptions options_;
   const int64_t interval_ns_;

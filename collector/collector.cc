@@ -9,7 +9,7 @@ namespace hoplat {
 absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(CollectorOptions options) {
   std::unique_ptr<Collector> c(new Collector());
   options.store.clock = options.clock;
-  options.store.window = options.correlator.window;
+  options.store.correlation = options.correlator;
   options.ingest.clock = options.clock;
 
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options.store);
@@ -19,8 +19,11 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(CollectorOptions opt
   c->worker_ = std::make_unique<CorrelationWorker>(options.correlator, c->store_.get(),
                                                    options.clock);
   CorrelationWorker* worker = c->worker_.get();
+  // The nodes' clocks first: which share one decides what is corrected.
+  for (const NodeRow& n : c->store_->nodes_at_open()) {
+    worker->SetNodeClock(n.name, NodeClockOf(n.clock));
+  }
   if (absl::Status s = c->store_->Replay(
-          options.correlator.window,
           [worker](const std::string& node, std::vector<Observation> obs) {
             worker->Replay(node, std::move(obs));
           });

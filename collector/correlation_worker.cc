@@ -48,6 +48,7 @@ void CorrelationWorker::Start() {
     absl::MutexLock lock(&correlator_mu_);
     correlator_.EndReplay(clock_());
   }
+  started_.store(true);
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -61,19 +62,32 @@ void CorrelationWorker::Enqueue(const std::string& node, int64_t batch_id,
   if (stopping_) return;  // correlation state is rebuilt from the store on restart
   queued_observations_ += observations.size();
   ++enqueued_;
-  queue_.push_back(Item{node, std::move(observations), batch_id, Item::Kind::kData});
+  queue_.push_back(Item{node, std::move(observations), batch_id, Item::Kind::kData, {}});
 }
 
 void CorrelationWorker::NodeConnected(const std::string& node) {
   absl::MutexLock lock(&queue_mu_);
   ++enqueued_;
-  queue_.push_back(Item{node, {}, 0, Item::Kind::kConnect});
+  queue_.push_back(Item{node, {}, 0, Item::Kind::kConnect, {}});
+}
+
+void CorrelationWorker::SetNodeClock(const std::string& node, NodeClock clock) {
+  if (!started_.load()) {
+    absl::MutexLock lock(&correlator_mu_);
+    correlator_.SetNodeClock(node, std::move(clock));
+    return;
+  }
+  absl::MutexLock lock(&queue_mu_);
+  ++enqueued_;
+  Item item{node, {}, 0, Item::Kind::kClock, {}};
+  item.clock = std::move(clock);
+  queue_.push_back(std::move(item));
 }
 
 void CorrelationWorker::NodeDisconnected(const std::string& node) {
   absl::MutexLock lock(&queue_mu_);
   ++enqueued_;
-  queue_.push_back(Item{node, {}, 0, Item::Kind::kDisconnect});
+  queue_.push_back(Item{node, {}, 0, Item::Kind::kDisconnect, {}});
 }
 
 void CorrelationWorker::Loop() {
@@ -108,6 +122,9 @@ void CorrelationWorker::Loop() {
             break;
           case Item::Kind::kDisconnect:
             correlator_.NodeDisconnected(item.node);
+            break;
+          case Item::Kind::kClock:
+            correlator_.SetNodeClock(item.node, std::move(item.clock));
             break;
         }
       }

@@ -1,6 +1,7 @@
 #ifndef HOPLAT_COLLECTOR_CORRELATION_WORKER_H_
 #define HOPLAT_COLLECTOR_CORRELATION_WORKER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -35,6 +36,8 @@ class CorrelationWorker {
   void Enqueue(const std::string& node, int64_t batch_id, std::vector<Observation> observations);
   void NodeConnected(const std::string& node);
   void NodeDisconnected(const std::string& node);
+  // The node's clock (Hello, NodeReport); before Start(), for Replay().
+  void SetNodeClock(const std::string& node, NodeClock clock);
 
   // Processes everything queued before the call, then advances watermarks and
   // hands any sealed minutes to the store (not waiting for their commit).
@@ -63,7 +66,8 @@ class CorrelationWorker {
     std::string node;
     std::vector<Observation> observations;
     int64_t batch_id = 0;
-    enum class Kind { kData, kConnect, kDisconnect } kind = Kind::kData;
+    enum class Kind { kData, kConnect, kDisconnect, kClock } kind = Kind::kData;
+    NodeClock clock;  // kClock
   };
   void Loop();
   void AdvanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(correlator_mu_);
@@ -86,6 +90,7 @@ class CorrelationWorker {
   std::deque<std::shared_ptr<const SealedMinutes>> in_flight_ ABSL_GUARDED_BY(correlator_mu_);
 
   std::thread thread_;
+  std::atomic<bool> started_{false};
 };
 
 }  // namespace hoplat

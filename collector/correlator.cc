@@ -21,12 +21,19 @@ uint64_t Before(uint64_t t, uint64_t d) { return t > d ? t - d : 0; }
 
 }  // namespace
 
+absl::Duration ReachAfter(const CorrelatorOptions& options) {
+  return options.window +
+         (options.correct_clocks ? CorrectionWarmup(options.clock_offsets) : absl::ZeroDuration());
+}
+
 Correlator::Correlator(CorrelatorOptions options, int64_t sealed_end_minute)
     : options_(options),
       window_ns_(static_cast<uint64_t>(absl::ToInt64Nanoseconds(options.window))),
       slack_ns_(static_cast<uint64_t>(absl::ToInt64Nanoseconds(options.reorder_slack))),
+      reach_after_ns_(static_cast<uint64_t>(absl::ToInt64Nanoseconds(ReachAfter(options)))),
       sealed_end_minute_(sealed_end_minute),
-      closed_through_ns_(static_cast<uint64_t>(sealed_end_minute) * kNsPerMinute) {}
+      closed_through_ns_(static_cast<uint64_t>(sealed_end_minute) * kNsPerMinute),
+      offsets_(options.clock_offsets) {}
 
 void Correlator::BeginReplay() { replaying_ = true; }
 
@@ -41,7 +48,10 @@ void Correlator::EndReplay(absl::Time now) {
 
 uint32_t Correlator::NodeIndex(const std::string& name) {
   auto [it, inserted] = node_index_.try_emplace(name, static_cast<uint32_t>(nodes_.size()));
-  if (inserted) nodes_.push_back(NodeState{name});
+  if (inserted) {
+    nodes_.emplace_back();
+    nodes_.back().name = name;
+  }
   return it->second;
 }
 
@@ -51,8 +61,9 @@ void Correlator::Add(const std::string& node, absl::Span<const Observation> obse
   NodeState& state = nodes_[n];
   const uint64_t sealed_end_ns = static_cast<uint64_t>(sealed_end_minute_) * kNsPerMinute;
   // In replay, sightings up to a window before the sealed end still matter:
-  // they decide how a packet that straddles the boundary splits.
-  const uint64_t accept_from = Before(sealed_end_ns, window_ns_);
+  // they decide how a packet that straddles the boundary splits; and the
+  // clock corrections after it rest on the hops of a warm-up before it.
+  const uint64_t accept_from = Before(sealed_end_ns, reach_after_ns_);
   // Live, an observation at or before this may belong to a packet already
   // counted (its group closed, or its minute sealed): it is stored, and the
   // minutes it may touch are correlated again from the stored rows.
@@ -64,7 +75,7 @@ void Correlator::Add(const std::string& node, absl::Span<const Observation> obse
     } else if (o.arrival_ns <= late_through) {
       if (o.arrival_ns < sealed_end_ns) ++state.late;
       state.max_arrival_ns = std::max(state.max_arrival_ns, o.arrival_ns);
-      MarkDirty(Before(o.arrival_ns, window_ns_), o.arrival_ns + window_ns_, n, now);
+      MarkDirty(Before(o.arrival_ns, window_ns_), o.arrival_ns + reach_after_ns_, n, now);
       continue;
     }
     state.max_arrival_ns = std::max(state.max_arrival_ns, o.arrival_ns);
@@ -118,6 +129,16 @@ void Correlator::NodeConnected(const std::string& node, absl::Time now) {
   state.announced = !state.has_data;
   state.released = false;
   state.last_data = now;
+}
+
+void Correlator::SetNodeClock(const std::string& node, NodeClock clock) {
+  NodeState& state = nodes_[NodeIndex(node)];
+  state.domain = 0;
+  if (!clock.domain.empty()) {
+    state.domain =
+        domains_.try_emplace(clock.domain, static_cast<uint32_t>(domains_.size() + 1)).first->second;
+  }
+  state.clock = std::move(clock);
 }
 
 void Correlator::NodeDisconnected(const std::string& node) {
@@ -195,7 +216,7 @@ SealedMinutes Correlator::Advance(absl::Time now) {
       // (Replay closes only for the memory bound: every close is early.)
       ++forced_closes_;
       const uint64_t first = it->second.first_arrival_ns;
-      MarkDirty(Before(first, window_ns_), first + 2 * window_ns_, kNoNode, now);
+      MarkDirty(Before(first, window_ns_), first + window_ns_ + reach_after_ns_, kNoNode, now);
     } else {
       last_closed = std::max(last_closed, deadline);
     }
@@ -279,7 +300,9 @@ void Correlator::CloseThrough(uint64_t deadline_ns) {
 }
 
 void Correlator::CloseAll() {
-  for (auto& [hash, group] : groups_) Close(hash, &group);
+  // In deadline order, as live: a packet's clock correction rests on the
+  // hops of the packets before it.
+  CloseThrough(kNever);
   groups_.clear();
   deadlines_ = {};
 }
@@ -334,51 +357,95 @@ const Correlator::PathKeys& Correlator::KeysFor(const std::vector<Sighting>& t) 
   for (size_t i = 0; i < t.size(); ++i) {
     keys.residences.push_back(KeyId(AggKind::kResidence, name(i)));
   }
+  for (size_t i = 0; i + 1 < t.size(); ++i) keys.sender_first.push_back(name(i) < name(i + 1));
   return path_keys_.emplace(std::move(packed), std::move(keys)).first->second;
+}
+
+void Correlator::CorrectHops(const std::vector<Sighting>& t,
+                             const std::vector<uint8_t>& sender_first) {
+  corrections_.resize(t.size() - 1);
+  for (size_t i = 0; i + 1 < t.size(); ++i) {
+    const NodeState& a = nodes_[t[i].node];
+    const NodeState& b = nodes_[t[i + 1].node];
+    const uint64_t at = sender_first[i] ? t[i].exit_ns : t[i + 1].arrival_ns;
+    if (a.domain != 0 && a.domain == b.domain) {
+      corrections_[i] = ClockCorrection::Exact();
+      continue;  // one clock: nothing to estimate
+    }
+    corrections_[i] = ChooseCorrection(
+        a.clock, b.clock,
+        options_.correct_clocks ? offsets_.Correction(t[i].node, t[i + 1].node, at)
+                                : ClockOffsetEstimator::Estimate{});
+    // Only where the TTL, not the clocks, put the two in this order: a hop
+    // ordered by arrival would feed the clocks' own error back in. (A
+    // correction rests on earlier intervals only: this hop is not in it.)
+    const bool ttl_ordered = t[i].ttl != 0 && t[i + 1].ttl != 0 &&
+                             (t[i].ttl > t[i + 1].ttl || (t[i].flags & HOPLAT_F_LOCAL_OUT));
+    if (ttl_ordered) {
+      offsets_.AddHop(t[i].node, t[i + 1].node, at, hoplat::HopLatency(t[i], t[i + 1]));
+    } else {
+      offsets_.NoteHop(t[i].node, t[i + 1].node, at);
+    }
+  }
+}
+
+ClockCorrection Correlator::SpanCorrection(const std::vector<Sighting>& t, size_t i,
+                                           size_t j) const {
+  const uint32_t di = nodes_[t[i].node].domain;
+  if (di != 0 && di == nodes_[t[j].node].domain) return ClockCorrection::Exact();
+  ClockCorrection c = corrections_[i];
+  for (size_t k = i + 1; k < j && c.synchronized(); ++k) c = Chain(c, corrections_[k]);
+  if (j == i + 1) return c;
+  // Two synchronised clocks bound each other directly (their errors are
+  // against true time), perhaps more tightly than the chain between them.
+  const ClockCorrection direct =
+      ChooseCorrection(nodes_[t[i].node].clock, nodes_[t[j].node].clock, {});
+  return direct.synchronized() && (!c.synchronized() || direct.bound_ns < c.bound_ns) ? direct : c;
 }
 
 void Correlator::Count(const std::vector<Sighting>& t, uint64_t hash) {
   const uint64_t first = t.front().arrival_ns;
-  // In replay, a trajectory that starts in a sealed minute was counted before the restart.
-  if (first < static_cast<uint64_t>(sealed_end_minute_) * kNsPerMinute) return;
-  MinuteAggs& aggs = unsealed_[MinuteOf(first)];
+  // In replay, a trajectory that starts in a sealed minute was counted
+  // before the restart (or is a warm-up for the clock corrections).
+  const bool counted_before = first < static_cast<uint64_t>(sealed_end_minute_) * kNsPerMinute;
   if (t.size() == 1) {
+    if (counted_before) return;
     // No trajectory, but the router's residence time is as good as any.
+    MinuteAggs& aggs = unsealed_[MinuteOf(first)];
     aggs[KeyId(AggKind::kSingleNode, nodes_[t[0].node].name)].packets++;
-    aggs[KeyId(AggKind::kResidence, nodes_[t[0].node].name)].Add(Residence(t[0]), hash);
+    aggs[KeyId(AggKind::kResidence, nodes_[t[0].node].name)].Add(Residence(t[0]), hash,
+                                                                  ClockCorrection::Exact());
     return;
   }
   if (IsLoop(t)) {
+    loop_sender_first_.clear();
+    for (size_t i = 0; i + 1 < t.size(); ++i) {
+      loop_sender_first_.push_back(nodes_[t[i].node].name < nodes_[t[i + 1].node].name);
+    }
+    CorrectHops(t, loop_sender_first_);
+    if (counted_before) return;
     // Traceable and counted, never a latency of a path or hop.
     std::vector<std::string> path;
     for (const Sighting& s : t) path.push_back(nodes_[s.node].name);
-    aggs[KeyId(AggKind::kLoop, KeyText(path))].Add(SpanLatency(t.front(), t.back()), hash);
+    unsealed_[MinuteOf(first)][KeyId(AggKind::kLoop, KeyText(path))].Add(
+        SpanLatency(t.front(), t.back()), hash, SpanCorrection(t, 0, t.size() - 1));
     return;
   }
-  ++trajectories_;
   const PathKeys& keys = KeysFor(t);
-  aggs[keys.path].Add(SpanLatency(t.front(), t.back()), hash);
+  CorrectHops(t, keys.sender_first);
+  if (counted_before) return;
+  ++trajectories_;
+  MinuteAggs& aggs = unsealed_[MinuteOf(first)];
+  aggs[keys.path].Add(SpanLatency(t.front(), t.back()), hash, SpanCorrection(t, 0, t.size() - 1));
   const size_t span_nodes = std::min(t.size(), kMaxSpanNodes);
   size_t k = 0;
   for (size_t i = 0; i < span_nodes; ++i) {
     for (size_t j = i + 1; j < span_nodes; ++j) {
-      aggs[keys.spans[k++]].Add(SpanLatency(t[i], t[j]), hash);
+      aggs[keys.spans[k++]].Add(SpanLatency(t[i], t[j]), hash, SpanCorrection(t, i, j));
     }
   }
   for (size_t i = 0; i + 1 < t.size(); ++i) {
-    const int64_t hop = HopLatency(t[i], t[i + 1]);
-    aggs[keys.hops[i]].Add(hop, hash);
-    // Only where the TTL, not the clocks, put the two in this order: a hop
-    // ordered by arrival would feed the clocks' own error back in.
-    const bool ttl_ordered = t[i].ttl != 0 && t[i + 1].ttl != 0 &&
-                             (t[i].ttl > t[i + 1].ttl || (t[i].flags & HOPLAT_F_LOCAL_OUT));
-    // The interval is picked on the lower-numbered node's clock, both ways.
-    const uint64_t at = t[i].node < t[i + 1].node ? t[i].exit_ns : t[i + 1].arrival_ns;
-    if (ttl_ordered) {
-      offsets_.AddHop(t[i].node, t[i + 1].node, at, hop);
-    } else {
-      offsets_.NoteHop(t[i].node, t[i + 1].node, at);
-    }
+    aggs[keys.hops[i]].Add(hoplat::HopLatency(t[i], t[i + 1]), hash, corrections_[i]);
     if (t[i].ttl != 0 && t[i + 1].ttl != 0) {
       // A router lowers the TTL as it forwards; a sender does not.
       const int64_t lowered = (t[i].flags & HOPLAT_F_LOCAL_OUT) ? 0 : 1;
@@ -387,7 +454,9 @@ void Correlator::Count(const std::vector<Sighting>& t, uint64_t hash) {
       aggs[keys.hidden[i]].Add(hidden, hash);  // negative: not a TTL we understand, an error
     }
   }
-  for (size_t i = 0; i < t.size(); ++i) aggs[keys.residences[i]].Add(Residence(t[i]), hash);
+  for (size_t i = 0; i < t.size(); ++i) {
+    aggs[keys.residences[i]].Add(Residence(t[i]), hash, ClockCorrection::Exact());
+  }
 }
 
 void Correlator::VisitUnsealed(

@@ -15,6 +15,7 @@
 #include "absl/types/span.h"
 #include "collector/aggregate.h"
 #include "collector/aggregate_key.h"
+#include "collector/clock_correction.h"
 #include "collector/clock_offset.h"
 #include "collector/trajectory.h"
 #include "common/observation.h"
@@ -40,7 +41,17 @@ struct CorrelatorOptions {
   // Memory bound: past this, the oldest packets are correlated early (and
   // their minutes again from the stored observations once sealed).
   size_t max_pending_observations = 4'000'000;
+  // Take the passively estimated offsets between clocks out of latencies
+  // (off: only one clock domain, or the clocks' reported errors, bound a
+  // latency; what a benchmark compares against).
+  bool correct_clocks = true;
+  ClockOffsetOptions clock_offsets;
 };
+
+// How far after its arrival an observation can change aggregate rows: its
+// packet's window, and (correcting clocks) the corrections of the packets
+// after it, which rest on its hops. Before its arrival: one window.
+absl::Duration ReachAfter(const CorrelatorOptions& options);
 
 // Aggregates of one minute, ready to be written.
 struct MinuteRows {
@@ -106,6 +117,10 @@ class Correlator {
   // until it sends data: its (first, or spooled) batches are on their way.
   void NodeConnected(const std::string& node, absl::Time now);
   void NodeDisconnected(const std::string& node);
+  // What the node says of its clock (Hello, NodeReport): which nodes share
+  // one clock, and how well a clock is synchronised. Unknown until told: a
+  // clock shared with nobody and not synchronised.
+  void SetNodeClock(const std::string& node, NodeClock clock);
 
   // Closes the groups the watermarks allow, then seals what can be sealed.
   SealedMinutes Advance(absl::Time now);
@@ -139,6 +154,8 @@ class Correlator {
  private:
   struct NodeState {
     std::string name;
+    NodeClock clock;
+    uint32_t domain = 0;  // clock.domain interned; 0: shares its clock with nobody
     bool has_data = false;
     bool announced = false;  // connected, no data yet: holds everything back
     // Disconnected: no longer holds correlation back (its packets are in),
@@ -159,6 +176,11 @@ class Correlator {
     std::vector<uint32_t> hops;
     std::vector<uint32_t> hidden;  // kHiddenRouters, hop by hop
     std::vector<uint32_t> residences;
+    // Hop by hop: the sender's name sorts before the receiver's, so the hop
+    // is placed in time by the sender's exit (else the receiver's arrival):
+    // both directions of a pair on one node's clock, whatever the order
+    // nodes were first seen in.
+    std::vector<uint8_t> sender_first;
   };
   using MinuteAggs = absl::flat_hash_map<uint32_t, LatencyAggregate>;
   struct DirtyMinute {
@@ -176,6 +198,11 @@ class Correlator {
   void MarkDirty(uint64_t from_ns, uint64_t to_ns, uint32_t node, absl::Time now);
   bool ReadyToReseal(int64_t minute, const DirtyMinute& d, absl::Time now) const;
   void Count(const std::vector<Sighting>& trajectory, uint64_t hash);
+  // The correction of each hop of t (hop i: t[i] -> t[i + 1]) into
+  // corrections_, feeding the estimator with the hops the TTL ordered.
+  void CorrectHops(const std::vector<Sighting>& t, const std::vector<uint8_t>& sender_first);
+  // From t[i]'s clock to t[j]'s, i < j, from corrections_.
+  ClockCorrection SpanCorrection(const std::vector<Sighting>& t, size_t i, size_t j) const;
   uint64_t NodeWatermark(const NodeState& n) const;
   uint64_t LaggardBound(absl::Time now) const;
   uint64_t FinalizeWatermark(absl::Time now) const;
@@ -184,6 +211,7 @@ class Correlator {
   const CorrelatorOptions options_;
   const uint64_t window_ns_;
   const uint64_t slack_ns_;
+  const uint64_t reach_after_ns_;  // ReachAfter(options_)
   int64_t sealed_end_minute_;
   bool replaying_ = false;
   // Every group whose deadline is at or before this was closed: an
@@ -206,6 +234,9 @@ class Correlator {
   std::map<int64_t, MinuteAggs> unsealed_;
   std::map<int64_t, DirtyMinute> dirty_;
   ClockOffsetEstimator offsets_;
+  absl::flat_hash_map<std::string, uint32_t> domains_;
+  std::vector<ClockCorrection> corrections_;
+  std::vector<uint8_t> loop_sender_first_;
 
   std::vector<Sighting> scratch_;
   std::vector<std::vector<Sighting>> split_;

@@ -108,6 +108,9 @@ class IngestService::Reactor final
         } else if (absl::Status t = ValidateReport(request_.report()); !t.ok()) {
           Fail(t);
         } else {
+          if (request_.report().has_clock()) {
+            service_->worker_->SetNodeClock(node_, NodeClockOf(request_.report().clock()));
+          }
           service_->store_->SubmitReport(node_id_, request_.report());
         }
         return;
@@ -144,7 +147,8 @@ class IngestService::Reactor final
   }
 
   void Register(const v1::Hello& hello) {
-    service_->store_->RegisterNode(hello, [this](absl::StatusOr<NodeRegistration> reg) {
+    service_->store_->RegisterNode(hello, [this, clock = NodeClockOf(hello.clock())](
+                                              absl::StatusOr<NodeRegistration> reg) {
       Pump([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         if (!reg.ok()) {
           phase_ = Phase::kHello;
@@ -154,6 +158,8 @@ class IngestService::Reactor final
         phase_ = Phase::kStreaming;
         node_id_ = reg->node_id;
         node_ = pending_name_;
+        // Before any of its data: which clocks it shares decides what is corrected.
+        service_->worker_->SetNodeClock(node_, clock);
         service_->Connected(node_);
         if (absl::IsCancelled(status_)) return;
         v1::IngestResponse welcome;

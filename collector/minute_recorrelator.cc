@@ -5,30 +5,26 @@
 namespace hoplat {
 namespace {
 
-CorrelatorOptions OptionsFor(absl::Duration window) {
-  CorrelatorOptions o;
-  o.window = window;
-  // Everything is held until Finish(): nothing closes early.
+CorrelatorOptions OptionsFor(CorrelatorOptions o) {
+  // Nothing closes early for memory: the stream order bounds it.
   o.max_pending_observations = std::numeric_limits<size_t>::max();
   return o;
 }
 
-uint64_t WindowNs(absl::Duration window) {
-  return static_cast<uint64_t>(absl::ToInt64Nanoseconds(window));
-}
+uint64_t Ns(absl::Duration d) { return static_cast<uint64_t>(absl::ToInt64Nanoseconds(d)); }
 
 }  // namespace
 
-MinuteRecorrelator::MinuteRecorrelator(int64_t minute, absl::Duration window)
+MinuteRecorrelator::MinuteRecorrelator(int64_t minute, const CorrelatorOptions& options)
     : minute_(minute),
-      from_ns_(static_cast<uint64_t>(minute) * kNsPerMinute > WindowNs(window)
-                   ? static_cast<uint64_t>(minute) * kNsPerMinute - WindowNs(window)
+      from_ns_(static_cast<uint64_t>(minute) * kNsPerMinute > Ns(ReachAfter(options))
+                   ? static_cast<uint64_t>(minute) * kNsPerMinute - Ns(ReachAfter(options))
                    : 0),
-      to_ns_(static_cast<uint64_t>(minute + 1) * kNsPerMinute + WindowNs(window)),
+      to_ns_(static_cast<uint64_t>(minute + 1) * kNsPerMinute + Ns(options.window)),
       // Sealed up to the minute, in replay mode: sightings from a window
       // before it decide how a packet on the boundary splits, and
       // trajectories that start before it are not counted here.
-      correlator_(OptionsFor(window), minute) {
+      correlator_(OptionsFor(options), minute) {
   correlator_.BeginReplay();
 }
 

@@ -14,14 +14,22 @@ namespace hoplat {
 // Correlates one minute again from stored observations, as an
 // uninterrupted run would have: every trajectory whose first sighting is in
 // the minute, with every sighting of it, from every node. Fed the stored
-// batches holding arrivals in [from_ns(), to_ns()) (a window either side of
-// the minute). Given in order of their earliest arrival, packets that no
+// batches holding arrivals in [from_ns(), to_ns()) (a window after the
+// minute; before it, ReachAfter(): the clock corrections in the minute rest
+// on the hops of the half minute before it). Given in order of their earliest arrival, packets that no
 // later batch can touch are counted as it goes, so memory holds about a
 // window's worth of observations, not the minute's; in any other order
 // (batch_min_arrival_ns 0) everything is held until Finish().
 class MinuteRecorrelator {
  public:
-  MinuteRecorrelator(int64_t minute, absl::Duration window);
+  // options: the live correlator's (window, clock corrections); the
+  // memory bound is not used.
+  MinuteRecorrelator(int64_t minute, const CorrelatorOptions& options);
+
+  // Before Add(): the nodes' clocks, as the live correlator had them.
+  void SetNodeClock(const std::string& node, NodeClock clock) {
+    correlator_.SetNodeClock(node, std::move(clock));
+  }
 
   uint64_t from_ns() const { return from_ns_; }
   uint64_t to_ns() const { return to_ns_; }

@@ -77,6 +77,14 @@ void FillSummary(const LatencyAggregate& a, v1::LatencySummary* out) {
   const Histogram& h = a.latency;
   out->set_count(h.count());
   out->set_clock_errors(a.clock_errors);
+  out->set_unsynchronized(a.unsynchronized);
+  out->set_clock_method(static_cast<v1::ClockMethod>(a.bound_method));
+  *out->mutable_clock_bound() = Nanos(a.bound_max_ns);
+  const uint64_t bounded = h.count() + a.clock_errors;
+  if (bounded > 0) {
+    *out->mutable_clock_bound_mean() =
+        Nanos(static_cast<int64_t>(a.bound_sum_ns / bounded));
+  }
   if (h.count() == 0) return;
   *out->mutable_min() = Nanos(h.min());
   *out->mutable_mean() = Nanos(static_cast<int64_t>(h.mean() + 0.5));
@@ -85,27 +93,6 @@ void FillSummary(const LatencyAggregate& a, v1::LatencySummary* out) {
   *out->mutable_p99() = Nanos(h.Percentile(0.99));
   *out->mutable_p999() = Nanos(h.Percentile(0.999));
   *out->mutable_max() = Nanos(h.max());
-}
-
-// What the two nodes' clocks allow to be said of a latency between them
-// (ClockMethod in common.proto).
-struct ClockBound {
-  uint64_t error_ns = 0;
-  bool synchronized = false;
-  v1::ClockMethod method = v1::CLOCK_METHOD_UNSPECIFIED;
-};
-
-ClockBound BoundBetween(const v1::ClockState& a, const v1::ClockState& b) {
-  if (!a.clock_domain().empty() && a.clock_domain() == b.clock_domain()) {
-    return {0, true, v1::CLOCK_METHOD_SHARED_CLOCK};  // one kernel's clock: no offset
-  }
-  // Saturating: an agent's figure must not wrap the bound into a small one.
-  const uint64_t cap = static_cast<uint64_t>(INT64_MAX);
-  const uint64_t ea = std::min(a.estimated_error_ns(), cap);
-  const uint64_t eb = std::min(b.estimated_error_ns(), cap);
-  const uint64_t sum = std::min(ea + eb, cap);
-  if (a.synchronized() && b.synchronized()) return {sum, true, v1::CLOCK_METHOD_REPORTED};
-  return {sum, false, v1::CLOCK_METHOD_NONE};
 }
 
 }  // namespace
@@ -236,8 +223,6 @@ grpc::Status QueryService::PathLatency(grpc::ServerContext*,
   if (!from.ok()) return ToGrpcStatus(from.status());
   absl::StatusOr<const NodeRow*> to = FindNode(*nodes, request->to_node());
   if (!to.ok()) return ToGrpcStatus(to.status());
-  // Only the two ends' clocks stamp the figures (from's arrival, to's exit).
-  const ClockBound bound = BoundBetween((*from)->clock, (*to)->clock);
   const std::string key = KeyText(request->from_node(), request->to_node());
   std::map<std::string, LatencyAggregate> aggs;
   if (absl::Status s = MergeAggregates(&db_, worker_, AggKind::kSpan, &key, *range, &aggs);
@@ -247,9 +232,9 @@ grpc::Status QueryService::PathLatency(grpc::ServerContext*,
   response->set_from_node(request->from_node());
   response->set_to_node(request->to_node());
   FillSummary(aggs[key], response->mutable_latency());
-  *response->mutable_clock_error_bound() = Nanos(static_cast<int64_t>(bound.error_ns));
-  response->set_clocks_synchronized(bound.synchronized);
-  response->set_clock_method(bound.method);
+  *response->mutable_clock_error_bound() = response->latency().clock_bound();
+  response->set_clocks_synchronized(response->latency().count() > 0);
+  response->set_clock_method(response->latency().clock_method());
   FillCovered(*range, response->mutable_covered());
   return grpc::Status::OK;
 }
@@ -268,13 +253,6 @@ grpc::Status QueryService::HopLatency(grpc::ServerContext*, const v1::HopLatency
       return ToGrpcStatus(row.status());
     }
   }
-  absl::flat_hash_map<std::string, const v1::ClockState*> clocks;
-  for (const NodeRow& r : *nodes) clocks[r.name] = &r.clock;
-  auto clock_of = [&](const std::string& name) -> const v1::ClockState& {
-    auto it = clocks.find(name);
-    return it != clocks.end() ? *it->second : v1::ClockState::default_instance();
-  };
-
   std::map<std::string, LatencyAggregate> hops, residences;
   if (absl::Status s = MergeAggregates(&db_, worker_, AggKind::kHop, nullptr, *range, &hops);
       !s.ok()) {
@@ -301,9 +279,8 @@ grpc::Status QueryService::HopLatency(grpc::ServerContext*, const v1::HopLatency
     h->set_from_node(from);
     h->set_to_node(to);
     FillSummary(agg, h->mutable_latency());
-    const ClockBound bound = BoundBetween(clock_of(from), clock_of(to));
-    *h->mutable_clock_error_bound() = Nanos(static_cast<int64_t>(bound.error_ns));
-    h->set_clock_method(bound.method);
+    *h->mutable_clock_error_bound() = h->latency().clock_bound();
+    h->set_clock_method(h->latency().clock_method());
     if (auto it = hidden.find(key); it != hidden.end() && it->second.latency.count() > 0) {
       h->set_hidden_routers(static_cast<uint32_t>(it->second.latency.Percentile(0.5)));
       h->set_hidden_routers_max(static_cast<uint32_t>(it->second.latency.max()));
@@ -404,28 +381,21 @@ grpc::Status QueryService::ClockOffsets(grpc::ServerContext*, const v1::ClockOff
                                         v1::ClockOffsetsResponse* response) {
   absl::StatusOr<std::vector<NodeRow>> nodes = db_.Nodes();
   if (!nodes.ok()) return ToGrpcStatus(nodes.status());
-  std::map<std::string, v1::ClockState> clocks;
-  for (const NodeRow& r : *nodes) clocks[r.name] = r.clock;
+  std::map<std::string, NodeClock> clocks;
+  for (const NodeRow& r : *nodes) clocks[r.name] = NodeClockOf(r.clock);
   for (const Correlator::PairOffset& p : worker_->ClockOffsets()) {
     v1::ClockOffset* o = response->add_offsets();
     o->set_node_a(p.a);
     o->set_node_b(p.b);
-    const ClockBound reported = BoundBetween(clocks[p.a], clocks[p.b]);
     const ClockOffsetEstimator::Estimate& e = p.estimate;
-    int64_t offset = 0, bound = static_cast<int64_t>(reported.error_ns);
-    v1::ClockMethod method = reported.method;
-    // The smallest valid bound wins; one clock is exact.
-    if (method != v1::CLOCK_METHOD_SHARED_CLOCK && e.valid &&
-        (method == v1::CLOCK_METHOD_NONE || e.bound_ns < bound)) {
-      offset = e.offset_ns;
-      bound = e.bound_ns;
-      method = v1::CLOCK_METHOD_PASSIVE_TWO_WAY;
-    }
-    if (method == v1::CLOCK_METHOD_SHARED_CLOCK) bound = 0;
+    // The rule the correlator corrects by.
+    const ClockCorrection c = ChooseCorrection(clocks[p.a], clocks[p.b], e);
+    const v1::ClockMethod method = static_cast<v1::ClockMethod>(c.method);
     o->set_method(method);
-    *o->mutable_offset() = Nanos(offset);
-    o->set_offset_ns(offset);
-    *o->mutable_bound() = Nanos(bound);
+    *o->mutable_offset() = Nanos(c.offset_ns);
+    o->set_offset_ns(c.offset_ns);
+    // NONE: nothing bounds it (no bound rather than one that looks good).
+    if (c.synchronized()) *o->mutable_bound() = Nanos(c.bound_ns);
     if (method == v1::CLOCK_METHOD_PASSIVE_TWO_WAY) {
       o->set_drift_ppm(e.drift_ppm);
       o->set_samples(e.samples);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace hoplat {
 
@@ -77,6 +78,24 @@ std::string FormatClockBound(const google::protobuf::Duration& bound, v1::ClockM
     default:
       return value;
   }
+}
+
+bool ClockUncertain(const v1::LatencySummary& s) {
+  using google::protobuf::util::TimeUtil;
+  const int64_t bound = TimeUtil::DurationToNanoseconds(s.clock_bound());
+  return s.count() > 0 && bound > 0 && bound * 4 >= TimeUtil::DurationToNanoseconds(s.p50());
+}
+
+std::string SummaryClockCell(const v1::LatencySummary& s) {
+  std::string cell;
+  if (s.count() > 0 || s.clock_errors() > 0) {
+    cell = FormatClockBound(s.clock_bound(), s.clock_method());
+    if (ClockUncertain(s)) absl::StrAppend(&cell, " UNCERTAIN");
+  }
+  if (s.unsynchronized() > 0) {
+    absl::StrAppend(&cell, cell.empty() ? "" : ", ", s.unsynchronized(), " NOT SYNC");
+  }
+  return cell;
 }
 
 std::vector<std::string> ClockCells(const v1::ListNodesResponse& nodes) {

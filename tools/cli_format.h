@@ -35,6 +35,16 @@ std::vector<std::string> SummaryHeader(std::string first);
 // collector that does not say.
 std::string FormatClockBound(const google::protobuf::Duration& bound, v1::ClockMethod method);
 
+// True when a summary's clock bound is a quarter of its median or more: the
+// clocks' offset, not known better than that, may be much of the figure.
+bool ClockUncertain(const v1::LatencySummary& s);
+
+// What the figures of a summary are good to: "±12us (measured both ways)",
+// then " UNCERTAIN" (ClockUncertain), then ", 7 NOT SYNC" for samples left
+// out because nothing bounds their clocks' offset; "" for a summary of one
+// clock's residences.
+std::string SummaryClockCell(const v1::LatencySummary& s);
+
 // The clock column of `hoplat nodes`, one cell per node in order. A node
 // whose clock domain another listed node shares: "shared" and the domain's
 // first 8 characters (latencies between them are exact), then, if some

@@ -43,6 +43,11 @@ constexpr char kUsage[] =
     "  hops FROM TO        the same along the observed path from FROM to TO\n"
     "  trace HASH          every observation of one packet, in path order\n"
     "  clocks              each pair of adjacent routers' clocks: offset, drift, bound\n"
+    "Latencies between routers are corrected for their clocks' offset; the\n"
+    "'clock bound' says how well that offset is known and how (shared clock,\n"
+    "measured both ways, reported by NTP/PTP). UNCERTAIN: the bound is a\n"
+    "quarter of the median or more. NOT SYNC: packets left out because nothing\n"
+    "bounds their clocks' offset (one-way traffic between unsynchronised clocks).\n"
     "Examples:\n"
     "  hoplat --collector 127.0.0.1:50051 path r1 r3\n"
     "  hoplat hops r1 r3 --since 10m\n"
@@ -139,11 +144,13 @@ int Paths(v1::Query::Stub* q) {
   if (absl::GetFlag(FLAGS_json)) return PrintJson(r);
   std::vector<std::string> header = hoplat::SummaryHeader("path");
   header.push_back("slowest packet");
+  header.push_back("clock bound");
   hoplat::Table t(header);
   for (const v1::PathSummary& p : r.paths()) {
     std::vector<std::string> row =
         hoplat::SummaryCells(absl::StrJoin(p.nodes(), " > "), p.latency());
     row.push_back(p.slowest_hash_hex());
+    row.push_back(hoplat::SummaryClockCell(p.latency()));
     t.Add(row);
   }
   std::cout << t.Render();
@@ -171,13 +178,23 @@ int Path(v1::Query::Stub* q, const std::string& from, const std::string& to) {
   hoplat::Table t(hoplat::SummaryHeader("from > to"));
   t.Add(hoplat::SummaryCells(absl::StrCat(from, " > ", to), r.latency()));
   std::cout << t.Render();
-  // A collector that names no method still says whether the clocks are in sync.
-  std::cout << "clock error bound: "
-            << hoplat::FormatClockBound(r.clock_error_bound(), r.clock_method())
-            << (r.clock_method() == v1::CLOCK_METHOD_UNSPECIFIED && !r.clocks_synchronized()
-                    ? "  (a clock is NOT synchronised)"
-                    : "")
-            << "\n";
+  const v1::LatencySummary& l = r.latency();
+  if (l.count() > 0 || l.clock_errors() > 0) {
+    std::cout << "clock bound: " << hoplat::FormatClockBound(l.clock_bound(), l.clock_method());
+    if (l.clock_method() != v1::CLOCK_METHOD_SHARED_CLOCK) {
+      std::cout << ", mean ±" << hoplat::FormatDuration(l.clock_bound_mean());
+    }
+    if (hoplat::ClockUncertain(l)) {
+      std::cout << "\nUNCERTAIN: the clocks' offset is known to no better than a quarter of the "
+                   "median (see hoplat clocks)";
+    }
+    std::cout << "\n";
+  }
+  if (l.unsynchronized() > 0) {
+    std::cout << l.unsynchronized()
+              << " packets between clocks that nothing synchronises: left out "
+                 "(see hoplat clocks)\n";
+  }
   return 0;
 }
 
@@ -258,7 +275,7 @@ int Hops(v1::Query::Stub* q, const std::string& node, const std::string& to) {
                       " unseen between)");
     }
     std::vector<std::string> row = hoplat::SummaryCells(name, h.latency());
-    row.push_back(hoplat::FormatClockBound(h.clock_error_bound(), h.clock_method()));
+    row.push_back(hoplat::SummaryClockCell(h.latency()));
     hops.Add(row);
   }
   hoplat::Table res(hoplat::SummaryHeader("residence"));

@@ -1,26 +1,39 @@
 #include "collector/store/aggregates_table.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace hoplat {
 namespace {
 
-// The columns packets, clock_errors, slowest_hash, histogram, in that order,
-// from column `first` of the current row.
+// A LatencyAggregate's columns.
+constexpr absl::string_view kColumns =
+    "packets, clock_errors, slowest_hash, histogram, unsynchronized, bound_max_ns, bound_sum_ns, "
+    "bound_method";
+
+// The columns of kColumns, in that order, from column `first` of the
+// current row.
 absl::Status ReadAggregateColumns(const Stmt& s, int first, LatencyAggregate* out) {
   out->packets = s.UInt(first);
   out->clock_errors = s.UInt(first + 1);
   out->slowest_hash = s.UInt(first + 2);
+  out->unsynchronized = s.UInt(first + 4);
+  out->bound_max_ns = s.Int(first + 5);
+  out->bound_sum_ns = s.UInt(first + 6);
+  const int64_t method = s.Int(first + 7);
+  if (method < 0 || method > static_cast<int64_t>(ClockMethod::kPassiveTwoWay)) {
+    return absl::DataLossError(absl::StrCat("aggregate row with clock method ", method));
+  }
+  out->bound_method = static_cast<ClockMethod>(method);
   return out->latency.Deserialize(s.Blob(first + 3));
 }
 
 }  // namespace
 
 absl::Status MergeMinuteRows(Db* db, const std::vector<MinuteRows>& minutes) {
-  Stmt get(db,
-           "SELECT packets, clock_errors, slowest_hash, histogram FROM aggregates "
-           "WHERE kind = ? AND key = ? AND minute = ?");
-  Stmt put(db,
-           "INSERT OR REPLACE INTO aggregates(kind, key, minute, packets, clock_errors, "
-           "slowest_hash, histogram) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  Stmt get(db, absl::StrCat("SELECT ", kColumns,
+                            " FROM aggregates WHERE kind = ? AND key = ? AND minute = ?"));
+  Stmt put(db, absl::StrCat("INSERT OR REPLACE INTO aggregates(kind, key, minute, ", kColumns,
+                            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   for (const MinuteRows& m : minutes) {
     for (const auto& [key, agg] : m.rows) {
       LatencyAggregate merged = agg;
@@ -43,7 +56,11 @@ absl::Status MergeMinuteRows(Db* db, const std::vector<MinuteRows>& minutes) {
           .Bind(4, merged.packets)
           .Bind(5, merged.clock_errors)
           .Bind(6, merged.slowest_hash)
-          .BindBlob(7, hist);
+          .BindBlob(7, hist)
+          .Bind(8, merged.unsynchronized)
+          .Bind(9, merged.bound_max_ns)
+          .Bind(10, merged.bound_sum_ns)
+          .Bind(11, static_cast<int64_t>(merged.bound_method));
       if (absl::Status s = put.Run(); !s.ok()) return s;
     }
   }
@@ -65,11 +82,8 @@ absl::Status ForEachAggregate(Db* db, AggKind kind, const std::string* key, int6
                               int64_t to_minute,
                               const std::function<void(const std::string&,
                                                        const LatencyAggregate&)>& fn) {
-  Stmt rows(db, key != nullptr
-                    ? "SELECT key, packets, clock_errors, slowest_hash, histogram FROM aggregates "
-                      "WHERE kind = ?1 AND key = ?4 AND minute >= ?2 AND minute < ?3"
-                    : "SELECT key, packets, clock_errors, slowest_hash, histogram FROM aggregates "
-                      "WHERE kind = ?1 AND minute >= ?2 AND minute < ?3");
+  Stmt rows(db, absl::StrCat("SELECT key, ", kColumns, " FROM aggregates WHERE kind = ?1 AND ",
+                             key != nullptr ? "key = ?4 AND " : "", "minute >= ?2 AND minute < ?3"));
   rows.Bind(1, static_cast<int>(kind)).Bind(2, from_minute).Bind(3, to_minute);
   if (key != nullptr) rows.Bind(4, *key);
   absl::Status status;

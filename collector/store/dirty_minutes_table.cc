@@ -30,16 +30,18 @@ absl::StatusOr<std::vector<int64_t>> DirtyMinutes(Db* db) {
 }
 
 std::vector<int64_t> SealedMinutesTouched(absl::Span<const Observation> observations,
-                                          int64_t sealed_end_minute, absl::Duration window) {
+                                          int64_t sealed_end_minute, absl::Duration window,
+                                          absl::Duration after) {
   std::vector<int64_t> minutes;
   if (sealed_end_minute <= 0) return minutes;
   const uint64_t window_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(window));
+  const uint64_t after_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(after));
   const uint64_t limit = static_cast<uint64_t>(sealed_end_minute) * kNsPerMinute + window_ns;
   for (const Observation& o : observations) {
     if (o.arrival_ns >= limit) continue;
     const int64_t first = static_cast<int64_t>(
         (o.arrival_ns > window_ns ? o.arrival_ns - window_ns : 0) / kNsPerMinute);
-    const int64_t last = std::min(static_cast<int64_t>((o.arrival_ns + window_ns) / kNsPerMinute),
+    const int64_t last = std::min(static_cast<int64_t>((o.arrival_ns + after_ns) / kNsPerMinute),
                                   sealed_end_minute - 1);
     for (int64_t m = first; m <= last; ++m) {
       if (minutes.empty() || minutes.back() != m) minutes.push_back(m);

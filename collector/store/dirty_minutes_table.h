@@ -23,9 +23,12 @@ absl::Status ClearDirtyMinute(Db* db, int64_t minute);
 absl::StatusOr<std::vector<int64_t>> DirtyMinutes(Db* db);
 
 // The minutes before sealed_end_minute that these observations may change:
-// each one's own and any a window away. Sorted, distinct.
+// each one's own, any a window before it and any up to `after` after it
+// (ReachAfter: a window, and the clock corrections that rest on it).
+// Sorted, distinct.
 std::vector<int64_t> SealedMinutesTouched(absl::Span<const Observation> observations,
-                                          int64_t sealed_end_minute, absl::Duration window);
+                                          int64_t sealed_end_minute, absl::Duration window,
+                                          absl::Duration after);
 
 }  // namespace hoplat
 

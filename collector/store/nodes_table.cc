@@ -2,6 +2,10 @@
 
 namespace hoplat {
 
+NodeClock NodeClockOf(const v1::ClockState& clock) {
+  return NodeClock{clock.clock_domain(), clock.synchronized(), clock.estimated_error_ns()};
+}
+
 absl::StatusOr<NodeRegistration> UpsertNode(Db* db, const v1::Hello& hello, int64_t now_ns) {
   const std::string clock = hello.clock().SerializeAsString();
   Stmt upsert(db,

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "collector/store/sqlite.h"
+#include "collector/clock_correction.h"
 #include "hoplat/v1/common.pb.h"
 #include "hoplat/v1/ingest.pb.h"
 
@@ -30,6 +31,9 @@ struct NodeRow {
   uint64_t last_packet_ns = 0;  // by the node's clock; 0 before its first batch
   uint64_t conflicting_batches = 0;
 };
+
+// What the correlator needs of a node's clock state.
+NodeClock NodeClockOf(const v1::ClockState& clock);
 
 struct NodeRegistration {
   int64_t node_id = 0;

@@ -8,12 +8,17 @@
 #include "collector/store/batches_table.h"
 #include "collector/store/dirty_minutes_table.h"
 #include "collector/store/meta_table.h"
+#include "collector/store/nodes_table.h"
 #include "common/log.h"
 
 namespace hoplat {
 
-absl::Status ResealMinute(Db* db, int64_t minute, absl::Duration window, absl::Time raw_cutoff) {
-  MinuteRecorrelator recorrelate(minute, window);
+absl::Status ResealMinute(Db* db, int64_t minute, const CorrelatorOptions& options,
+                          absl::Time raw_cutoff) {
+  MinuteRecorrelator recorrelate(minute, options);
+  absl::StatusOr<std::vector<NodeRow>> nodes = ReadNodes(db);
+  if (!nodes.ok()) return nodes.status();
+  for (const NodeRow& n : *nodes) recorrelate.SetNodeClock(n.name, NodeClockOf(n.clock));
   if (absl::FromUnixNanos(static_cast<int64_t>(recorrelate.from_ns())) < raw_cutoff) {
     Logf("minute %d not correlated again: its observations are past --retention", minute);
     return ClearDirtyMinute(db, minute);

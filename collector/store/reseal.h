@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "collector/correlator.h"
 #include "collector/store/sqlite.h"
 
 namespace hoplat {
@@ -15,7 +16,9 @@ namespace hoplat {
 // caller's transaction on the writer's connection, so it sees every batch
 // committed before it. A minute whose observations reach back past
 // raw_cutoff (--retention) keeps its rows: only its mark goes.
-absl::Status ResealMinute(Db* db, int64_t minute, absl::Duration window, absl::Time raw_cutoff);
+// options: the live correlator's (window, clock corrections).
+absl::Status ResealMinute(Db* db, int64_t minute, const CorrelatorOptions& options,
+                          absl::Time raw_cutoff);
 
 }  // namespace hoplat
 

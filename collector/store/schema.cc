@@ -95,6 +95,15 @@ DROP INDEX batches_by_time;
 CREATE INDEX batches_by_time ON batches(max_arrival_ns, min_arrival_ns);
 INSERT INTO meta(key, value) VALUES ('resealed_minutes', 0);
 )sql",
+    // 5: clock corrections. Per row: samples kept out for unsynchronised
+    // clocks, and the bound of the corrected ones (largest, its method,
+    // sum). Rows from before keep method 0: raw, not corrected.
+    R"sql(
+ALTER TABLE aggregates ADD COLUMN unsynchronized INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE aggregates ADD COLUMN bound_max_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE aggregates ADD COLUMN bound_sum_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE aggregates ADD COLUMN bound_method INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 }  // namespace

@@ -67,6 +67,9 @@ absl::Status Store::Init() {
   absl::StatusOr<std::vector<int64_t>> dirty = DirtyMinutes(db_.get());
   if (!dirty.ok()) return dirty.status();
   dirty_at_open_ = *std::move(dirty);
+  absl::StatusOr<std::vector<NodeRow>> nodes = ReadNodes(db_.get());
+  if (!nodes.ok()) return nodes.status();
+  nodes_at_open_ = *std::move(nodes);
   {
     Stmt last(db_.get(), "SELECT coalesce(max(id), 0) FROM batches");
     absl::Status status;
@@ -91,9 +94,9 @@ absl::Status Store::Init() {
 }
 
 absl::Status Store::Replay(
-    absl::Duration window,
     const std::function<void(const std::string&, std::vector<Observation>)>& fn) {
-  const int64_t from = sealed_end_minute_at_open_ * kNsPerMinute - ToInt64Nanoseconds(window);
+  const int64_t from =
+      sealed_end_minute_at_open_ * kNsPerMinute - ToInt64Nanoseconds(ReachAfter(options_.correlation));
   return ForEachBatchSince(db_.get(), from, fn);
 }
 
@@ -208,7 +211,8 @@ absl::Status Store::ApplySeal(const SealedMinutes& seal) {
     // Batches committed before this seal but not yet correlated when it was
     // made were checked against an older sealed end when they committed:
     // the minutes this seal closes under them are marked now, durably.
-    const uint64_t window_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(options_.window));
+    const uint64_t window_ns =
+        static_cast<uint64_t>(absl::ToInt64Nanoseconds(options_.correlation.window));
     absl::Status marked;
     absl::Status read = ForEachBatchAfterIdBefore(
         db_.get(), seal.correlated_through_batch,
@@ -217,7 +221,8 @@ absl::Status Store::ApplySeal(const SealedMinutes& seal) {
         [&](std::vector<Observation> obs) {
           if (!marked.ok()) return;
           marked = MarkMinutesDirty(
-              db_.get(), SealedMinutesTouched(obs, seal.sealed_end_minute, options_.window));
+              db_.get(), SealedMinutesTouched(obs, seal.sealed_end_minute, options_.correlation.window,
+                                             ReachAfter(options_.correlation)));
         });
     return read.ok() ? marked : read;
   });
@@ -248,7 +253,8 @@ void Store::ApplyPendingReseals() {
 // batch committed later that touches the minute marks it again
 // (SealedMinutesTouched) for the next pass.
 absl::Status Store::Reseal(int64_t minute) {
-  return ResealMinute(db_.get(), minute, options_.window, options_.clock() - options_.retention);
+  return ResealMinute(db_.get(), minute, options_.correlation,
+                      options_.clock() - options_.retention);
 }
 
 void Store::ApplyPendingSeals() {
@@ -321,7 +327,9 @@ void Store::CommitBatches(std::vector<BatchJob>* jobs) {
       // before correlation sees it cannot lose the mark.
       if (outcome->id != 0) {
         if (absl::Status s = MarkMinutesDirty(
-                db_.get(), SealedMinutesTouched(j.observations, sealed_end_minute_, options_.window));
+                db_.get(), SealedMinutesTouched(j.observations, sealed_end_minute_,
+                                                 options_.correlation.window,
+                                                 ReachAfter(options_.correlation)));
             !s.ok()) {
           return s;
         }

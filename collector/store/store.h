@@ -35,8 +35,10 @@ struct StoreOptions {
   size_t index_flush_entries = 4'000'000;
   absl::Duration index_flush_interval = absl::Seconds(60);
   std::function<absl::Time()> clock = [] { return absl::Now(); };
-  // The correlation window: data this close to a sealed minute may change it.
-  absl::Duration window = absl::Seconds(1);
+  // The correlator's: its window (data this close to a sealed minute may
+  // change it), its clock corrections (which reach further), for minutes
+  // correlated again.
+  CorrelatorOptions correlation;
 };
 
 // A batch on its way to the database. `done` runs on the writer thread once
@@ -65,13 +67,15 @@ class Store {
   ~Store();  // Stop()s
 
   // Rebuilds correlation state after a restart: calls fn for every stored
-  // observation from a window before the sealed end, in commit order. Only
-  // before Start(): it uses the writer's connection.
-  absl::Status Replay(absl::Duration window,
-                      const std::function<void(const std::string&, std::vector<Observation>)>& fn);
+  // observation from ReachAfter(correlation) before the sealed end (a
+  // window, and what the clock corrections after it rest on), in commit
+  // order. Only before Start(): it uses the writer's connection.
+  absl::Status Replay(const std::function<void(const std::string&, std::vector<Observation>)>& fn);
   int64_t sealed_end_minute() const { return sealed_end_minute_at_open_; }
   // Sealed minutes marked to be correlated again, as found at Open().
   const std::vector<int64_t>& dirty_minutes_at_open() const { return dirty_at_open_; }
+  // Every node known at Open() (their clocks, for replay).
+  const std::vector<NodeRow>& nodes_at_open() const { return nodes_at_open_; }
   // The newest batch at Open(): everything up to it is replayed or sealed.
   int64_t last_batch_id_at_open() const { return last_batch_id_at_open_; }
 
@@ -130,6 +134,7 @@ class Store {
   std::unique_ptr<Db> db_;
   int64_t sealed_end_minute_at_open_ = 0;
   std::vector<int64_t> dirty_at_open_;
+  std::vector<NodeRow> nodes_at_open_;
   int64_t last_batch_id_at_open_ = 0;
   HashIndexBuffer index_;
   OnCommit on_commit_;

@@ -119,5 +119,33 @@ TEST(ClockOffsetTest, OneWayTrafficGivesNoEstimateAndOldOnesExpire) {
   EXPECT_TRUE(two_way.At(1, 1, kT0).valid) << "a node against itself: 0";
 }
 
+// What a latency is corrected by rests on the intervals that end two
+// before its own, and on nothing later: the same whatever came after, so a
+// minute correlated again gives the same figures.
+TEST(ClockOffsetTest, CorrectionsRestOnEarlierIntervalsOnly) {
+  Link link;
+  link.offset_ns = 3'000'000;
+  link.drift_ppm = 50;
+  ClockOffsetEstimator upto, more;
+  link.Run(&upto, 30);
+  link.Run(&more, 40);  // ten seconds more traffic
+  const uint64_t t = kT0 + 31 * kSecond + 400'000'000;  // interval 31: fits 0 .. 29
+  const ClockOffsetEstimator::Estimate a = upto.Correction(0, 1, t), b = more.Correction(0, 1, t);
+  ASSERT_TRUE(a.valid);
+  EXPECT_EQ(a.offset_ns, b.offset_ns);
+  EXPECT_EQ(a.bound_ns, b.bound_ns);
+  EXPECT_LE(std::llabs(a.offset_ns - std::llround(link.Theta(t))), a.bound_ns)
+      << "carried along the drift, within its bound";
+  EXPECT_NEAR(a.drift_ppm, 50, 2);
+  EXPECT_EQ(upto.Correction(1, 0, t).offset_ns, -a.offset_ns) << "the other way round";
+
+  ClockOffsetEstimator young;
+  link.Run(&young, 3);  // intervals 0, 1, 2
+  EXPECT_FALSE(young.Correction(0, 1, kT0 + 3 * kSecond).valid)
+      << "only interval 0 and 1 lie two before: fewer than three, no correction";
+  EXPECT_TRUE(young.At(0, 1, kT0 + 3 * kSecond).valid) << "what ClockOffsets shows needs one";
+  EXPECT_EQ(CorrectionWarmup(ClockOffsetOptions{}), absl::Seconds(33));
+}
+
 }  // namespace
 }  // namespace hoplat

@@ -14,6 +14,7 @@ namespace {
 
 using testing::Cross;
 using testing::Crossing;
+using testing::ShareOneClock;
 using testing::TestHash;
 
 using Rows = std::map<AggregateKey, LatencyAggregate>;
@@ -26,7 +27,9 @@ const std::vector<std::string> kRouters = {"r1", "r2", "r3"};
 class CorrelatorTest : public ::testing::Test {
  protected:
   explicit CorrelatorTest(CorrelatorOptions options = {})
-      : options_(options), correlator_(options, /*sealed_end_minute=*/0) {}
+      : options_(options), correlator_(options, /*sealed_end_minute=*/0) {
+    ShareOneClock(&correlator_, kRouters);
+  }
 
   void Feed(int router, const std::vector<Crossing>& crossings) {
     std::vector<Observation> batch;
@@ -442,6 +445,7 @@ TEST(CorrelatorReplayTest, ReplayCountsOnlyUnsealedMinutesOnce) {
   }
   Rows first;
   Correlator a(options, 0);
+  ShareOneClock(&a, kRouters);
   for (int r = 0; r < 3; ++r) {
     std::vector<Observation> batch;
     for (const Crossing& c : all) batch.push_back(c.per_router[r]);
@@ -457,6 +461,7 @@ TEST(CorrelatorReplayTest, ReplayCountsOnlyUnsealedMinutesOnce) {
 
   // Second life: replay everything stored; only the unsealed minute counts.
   Correlator b(options, sealed.sealed_end_minute);
+  ShareOneClock(&b, kRouters);
   b.BeginReplay();
   for (int r = 0; r < 3; ++r) b.Add(kRouters[r], per_router[r], kWall0);
   b.Advance(kWall0);

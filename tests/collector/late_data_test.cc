@@ -121,7 +121,9 @@ class AgentLife {
         HOPLAT_AGENT_BINARY, "--collector=" + listen, "--node_id=" + kNames[node],
         "--replay=" + fifo_, "--spool_dir=" + absl::StrCat(dir, "/spool-", kNames[node]),
         "--batch_size=1000", "--flush_interval=50ms", "--max_in_flight=4",
-        "--drain_timeout=" + absl::FormatDuration(drain_timeout)});
+        "--drain_timeout=" + absl::FormatDuration(drain_timeout),
+        // The replayed records are on one made-up clock: exact latencies.
+        "--clock_domain=late-data-test"});
     // Once the agent has it open (non-blocking: ENXIO until then, so a dead
     // agent fails the test instead of hanging it). Close-on-exec: the
     // processes started later must not hold the pipe open.

@@ -29,8 +29,17 @@ class QueryTest : public CollectorTest {
     Send(0, kPackets);
   }
 
-  // Streams packets [first, first + n) from all three routers.
+  // Streams packets [first, first + n) from all three routers, each
+  // synchronised to within (its number) us; or saying `clocks`.
   void Send(int first, int n) {
+    v1::ClockState clocks[3];
+    for (int r = 0; r < 3; ++r) {
+      clocks[r].set_synchronized(true);
+      clocks[r].set_estimated_error_ns(static_cast<uint64_t>(r + 1) * 1000);
+    }
+    Send(first, n, clocks);
+  }
+  void Send(int first, int n, const v1::ClockState (&clocks)[3]) {
     std::vector<std::vector<Observation>> per(3);
     for (int i = first; i < first + n; ++i) {
       const Crossing c = Cross(TestHash(i), kT0 + static_cast<uint64_t>(i) * 1'000'000,
@@ -39,7 +48,7 @@ class QueryTest : public CollectorTest {
       exact_.push_back(kRes[0] + kHop1 + kRes[1] + Hop2(i) + kRes[2]);
     }
     for (int r = 0; r < 3; ++r) {
-      auto client = Client("r" + std::to_string(r + 1), /*clock_error_ns=*/(r + 1) * 1000);
+      auto client = Client("r" + std::to_string(r + 1), clocks[r]);
       ASSERT_TRUE(client->Connect().ok());
       for (size_t i = 0; i < per[r].size(); i += 500) {
         std::vector<Observation> chunk(per[r].begin() + i,
@@ -60,12 +69,13 @@ class QueryTest : public CollectorTest {
   }
 
   v1::PathLatencyResponse PathLatency(const std::string& from, const std::string& to,
-                                      grpc::Status* status = nullptr) {
+                                      grpc::Status* status = nullptr,
+                                      const v1::TimeRange* range = nullptr) {
     grpc::ClientContext ctx;
     v1::PathLatencyRequest req;
     req.set_from_node(from);
     req.set_to_node(to);
-    *req.mutable_range() = WholeRange();
+    *req.mutable_range() = range != nullptr ? *range : WholeRange();
     v1::PathLatencyResponse resp;
     grpc::Status s = query_->PathLatency(&ctx, req, &resp);
     if (status) {
@@ -96,7 +106,8 @@ TEST_F(QueryTest, PathLatencyMatchesTheTrafficBeforeAndAfterSealing) {
     const double p99 = static_cast<double>(sorted[static_cast<size_t>(0.99 * kPackets) - 1]);
     EXPECT_NEAR(static_cast<double>(Ns(r.latency().p99())), p99, p99 * 0.01);
     EXPECT_EQ(r.latency().clock_errors(), 0u);
-    EXPECT_EQ(Ns(r.clock_error_bound()), 1000 + 3000);
+    EXPECT_EQ(Ns(r.clock_error_bound()), 1000 + 3000) << "the ends' reported errors";
+    EXPECT_EQ(Ns(r.latency().clock_bound()), 1000 + 3000);
     EXPECT_TRUE(r.clocks_synchronized());
     EXPECT_EQ(r.clock_method(), v1::CLOCK_METHOD_REPORTED);
     SealEverything();
@@ -245,82 +256,96 @@ v1::ClockState Clock(bool synchronized, uint64_t error_ns, const std::string& do
   return c;
 }
 
-TEST_F(QueryTest, OneClockDomainIsExactOtherPairsAddTheirReportedErrors) {
-  auto hello = [&](const std::string& node, const v1::ClockState& clock) {
-    auto client = Client(node, clock);
-    ASSERT_TRUE(client->Connect().ok());
-    ASSERT_TRUE(client->Close().ok());
+// Each figure carries the bound and method it was corrected with, as the
+// clocks were when its packets were correlated: each case below sends its
+// own traffic, in its own ten minutes, after its Hellos.
+TEST_F(QueryTest, EachFigureCarriesTheClockBoundAndMethodOfItsClocks) {
+  int next = kPackets;  // the fixture's traffic is in the first ten minutes
+  auto send = [&](v1::ClockState a, v1::ClockState b, v1::ClockState c) -> v1::TimeRange {
+    // 10 minutes later than the case before, the hash numbers moved on.
+    next += 600'000;
+    clock_.Advance(absl::Minutes(10));  // the collector's clock goes along
+    const v1::ClockState clocks[3] = {a, b, c};
+    Send(next, kPackets, clocks);
+    EXPECT_TRUE(collector_->Sync().ok());
+    v1::TimeRange r;
+    *r.mutable_start() =
+        TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(kT0) + next * 1'000'000LL);
+    *r.mutable_end() = TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(kT0) +
+                                                        next * 1'000'000LL + 5 * kNsPerMinute);
+    return r;
   };
-  auto hops = [&] {
+  auto hops = [&](const v1::TimeRange& range) {
     grpc::ClientContext ctx;
     v1::HopLatencyRequest req;
-    *req.mutable_range() = WholeRange();
+    *req.mutable_range() = range;
     v1::HopLatencyResponse r;
     EXPECT_TRUE(query_->HopLatency(&ctx, req, &r).ok());
     EXPECT_EQ(r.hops_size(), 2);
     return r;
   };
-  ASSERT_TRUE(collector_->Sync().ok());
 
   // r1 and r3 on one kernel, r2 on another; all synchronised.
-  hello("r1", Clock(true, 1000, "kernel-a"));
-  hello("r2", Clock(true, 2000, "kernel-b"));
-  hello("r3", Clock(true, 3000, "kernel-a"));
-  ASSERT_TRUE(collector_->Sync().ok());
+  v1::TimeRange range = send(Clock(true, 1000, "kernel-a"), Clock(true, 2000, "kernel-b"),
+                             Clock(true, 3000, "kernel-a"));
   const v1::ListNodesResponse nodes = Nodes();
   EXPECT_EQ(FindNode(nodes, "r1")->clock().clock_domain(), "kernel-a") << "from the Hello";
   EXPECT_EQ(FindNode(nodes, "r2")->clock().clock_domain(), "kernel-b");
-  v1::PathLatencyResponse path = PathLatency("r1", "r3");
+  v1::PathLatencyResponse path = PathLatency("r1", "r3", nullptr, &range);
   EXPECT_EQ(path.latency().count(), static_cast<uint64_t>(kPackets));
-  EXPECT_EQ(Ns(path.clock_error_bound()), 0) << "one clock: no offset at all";
+  EXPECT_EQ(Ns(path.latency().clock_bound()), 0) << "one clock: no offset at all";
+  EXPECT_EQ(path.latency().clock_method(), v1::CLOCK_METHOD_SHARED_CLOCK);
+  EXPECT_EQ(Ns(path.clock_error_bound()), 0) << "the older fields say the same";
   EXPECT_TRUE(path.clocks_synchronized());
   EXPECT_EQ(path.clock_method(), v1::CLOCK_METHOD_SHARED_CLOCK);
-  path = PathLatency("r1", "r2");  // through r2, only the ends' clocks count
-  EXPECT_EQ(Ns(path.clock_error_bound()), 1000 + 2000);
-  EXPECT_TRUE(path.clocks_synchronized());
-  EXPECT_EQ(path.clock_method(), v1::CLOCK_METHOD_REPORTED);
-  v1::HopLatencyResponse h = hops();
+  path = PathLatency("r1", "r2", nullptr, &range);
+  EXPECT_EQ(Ns(path.latency().clock_bound()), 1000 + 2000);
+  EXPECT_EQ(Ns(path.latency().clock_bound_mean()), 1000 + 2000);
+  EXPECT_EQ(path.latency().clock_method(), v1::CLOCK_METHOD_REPORTED);
+  v1::HopLatencyResponse h = hops(range);
   ASSERT_EQ(h.hops_size(), 2);
-  EXPECT_EQ(Ns(h.hops(0).clock_error_bound()), 1000 + 2000);  // r1 > r2
-  EXPECT_EQ(h.hops(0).clock_method(), v1::CLOCK_METHOD_REPORTED);
-  EXPECT_EQ(Ns(h.hops(1).clock_error_bound()), 2000 + 3000);  // r2 > r3
+  EXPECT_EQ(Ns(h.hops(0).latency().clock_bound()), 1000 + 2000);  // r1 > r2
+  EXPECT_EQ(h.hops(0).latency().clock_method(), v1::CLOCK_METHOD_REPORTED);
+  EXPECT_EQ(Ns(h.hops(1).latency().clock_bound()), 2000 + 3000);  // r2 > r3
+  EXPECT_EQ(Ns(h.hops(1).clock_error_bound()), 2000 + 3000);
   EXPECT_EQ(h.hops(1).clock_method(), v1::CLOCK_METHOD_REPORTED);
+  for (const v1::ResidenceSummary& r : h.residences()) {
+    EXPECT_EQ(r.latency().clock_method(), v1::CLOCK_METHOD_SHARED_CLOCK) << r.node();
+  }
 
   // None synchronised (the VM lab): r1 and r2 share a kernel, r3 says no
   // domain. One clock needs no synchronisation; across clocks nothing bounds
-  // the offset.
-  hello("r1", Clock(false, 16'000'000'000, "kernel-a"));
-  hello("r2", Clock(false, 16'000'000'000, "kernel-a"));
-  hello("r3", Clock(false, 16'000'000'000, ""));
-  ASSERT_TRUE(collector_->Sync().ok());
-  path = PathLatency("r1", "r2");
-  EXPECT_EQ(Ns(path.clock_error_bound()), 0);
-  EXPECT_TRUE(path.clocks_synchronized());
-  EXPECT_EQ(path.clock_method(), v1::CLOCK_METHOD_SHARED_CLOCK);
-  path = PathLatency("r1", "r3");
-  EXPECT_EQ(Ns(path.clock_error_bound()), 32'000'000'000) << "the reported errors' sum";
+  // the offset (traffic one way only: nothing to measure it by), so those
+  // figures are counted as unsynchronised, never shown.
+  range = send(Clock(false, 16'000'000'000, "kernel-a"), Clock(false, 16'000'000'000, "kernel-a"),
+               Clock(false, 16'000'000'000, ""));
+  path = PathLatency("r1", "r2", nullptr, &range);
+  EXPECT_EQ(path.latency().count(), static_cast<uint64_t>(kPackets));
+  EXPECT_EQ(Ns(path.latency().clock_bound()), 0);
+  EXPECT_EQ(path.latency().clock_method(), v1::CLOCK_METHOD_SHARED_CLOCK);
+  path = PathLatency("r1", "r3", nullptr, &range);
+  EXPECT_EQ(path.latency().count(), 0u);
+  EXPECT_FALSE(path.latency().has_p50());
+  EXPECT_EQ(path.latency().unsynchronized(), static_cast<uint64_t>(kPackets));
+  EXPECT_EQ(path.latency().clock_method(), v1::CLOCK_METHOD_NONE);
   EXPECT_FALSE(path.clocks_synchronized());
-  EXPECT_EQ(path.clock_method(), v1::CLOCK_METHOD_NONE);
-  h = hops();
+  h = hops(range);
   ASSERT_EQ(h.hops_size(), 2);
-  EXPECT_EQ(Ns(h.hops(0).clock_error_bound()), 0);
-  EXPECT_EQ(h.hops(0).clock_method(), v1::CLOCK_METHOD_SHARED_CLOCK);
-  EXPECT_EQ(h.hops(1).clock_method(), v1::CLOCK_METHOD_NONE);
+  EXPECT_EQ(h.hops(0).latency().clock_method(), v1::CLOCK_METHOD_SHARED_CLOCK);
+  EXPECT_EQ(h.hops(1).latency().clock_method(), v1::CLOCK_METHOD_NONE);
+  EXPECT_EQ(h.hops(1).latency().unsynchronized(), static_cast<uint64_t>(kPackets));
 
   // An empty domain is no domain: two nodes without one are not one clock.
-  hello("r2", Clock(false, 7, ""));
-  ASSERT_TRUE(collector_->Sync().ok());
-  path = PathLatency("r2", "r3");
-  EXPECT_EQ(Ns(path.clock_error_bound()), 7 + 16'000'000'000);
-  EXPECT_EQ(path.clock_method(), v1::CLOCK_METHOD_NONE);
+  range = send(Clock(false, 7, ""), Clock(false, 7, ""), Clock(true, 7, "kernel-a"));
+  h = hops(range);
+  EXPECT_EQ(h.hops(0).latency().clock_method(), v1::CLOCK_METHOD_NONE);
 
   // An absurd error saturates instead of wrapping into a small bound.
-  hello("r1", Clock(true, UINT64_MAX, ""));
-  hello("r3", Clock(true, UINT64_MAX, ""));
-  ASSERT_TRUE(collector_->Sync().ok());
-  path = PathLatency("r1", "r3");
-  EXPECT_EQ(Ns(path.clock_error_bound()), INT64_MAX);
-  EXPECT_EQ(path.clock_method(), v1::CLOCK_METHOD_REPORTED);
+  range = send(Clock(true, UINT64_MAX, ""), Clock(true, UINT64_MAX, ""),
+               Clock(true, UINT64_MAX, ""));
+  path = PathLatency("r1", "r3", nullptr, &range);
+  EXPECT_EQ(Ns(path.latency().clock_bound()), INT64_MAX);
+  EXPECT_EQ(path.latency().clock_method(), v1::CLOCK_METHOD_REPORTED);
 }
 
 TEST_F(QueryTest, TracePacketGivesObservationsInPathOrderWithHops) {

@@ -12,9 +12,18 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "collector/clock_correction.h"
 #include "common/observation.h"
 
 namespace hoplat::testing {
+
+// Tells a Correlator (or MinuteRecorrelator) that the nodes read one clock,
+// as the lab's namespaces do: latencies between them are exact, with no
+// correction.
+template <typename C>
+void ShareOneClock(C* correlator, const std::vector<std::string>& nodes) {
+  for (const std::string& n : nodes) correlator->SetNodeClock(n, NodeClock{"one-kernel"});
+}
 
 // A clock tests move by hand; every part of a collector under test reads it.
 class FakeClock {

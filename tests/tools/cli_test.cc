@@ -51,29 +51,36 @@ class CliTest : public CollectorTest {
  protected:
   void SetUp() override {
     StartCollector();
-    // r1 -> r2 -> r3: hops 1 ms and 20 ms, residences 10/20/30 us.
-    std::vector<std::vector<Observation>> per(3);
-    for (int i = 0; i < 1000; ++i) {
-      const Crossing c = Cross(TestHash(i), kT0 + static_cast<uint64_t>(i) * 1'000'000,
-                               {10'000, 20'000, 30'000}, {1'000'000, 20'000'000 + i * 1000});
-      for (int r = 0; r < 3; ++r) per[r].push_back(c.per_router[r]);
-    }
-    for (int r = 0; r < 3; ++r) {
-      auto client = Client("r" + std::to_string(r + 1), 1000);
-      ASSERT_TRUE(client->Connect().ok());
-      ASSERT_TRUE(client->Send(Batch(1, per[r])).ok());
-      ASSERT_TRUE(client->Flush(absl::Seconds(30)).ok());
-      ASSERT_TRUE(client->Close().ok());
-    }
-    ASSERT_TRUE(collector_->Sync().ok());
+    v1::ClockState synced;
+    synced.set_synchronized(true);
+    synced.set_estimated_error_ns(1000);
+    Send({synced, synced, synced}, kT0);
     // The CLI's range: --until the traffic's end plus a minute, --since 1h.
     until_ = absl::FromUnixNanos(static_cast<int64_t>(kT0)) + absl::Minutes(2);
     *range_.mutable_end() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(until_));
     *range_.mutable_start() =
         TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(until_ - absl::Hours(1)));
   }
-  std::string Flags() const {
-    return absl::StrCat("--collector ", collector_->target(), " --since 1h --until ",
+  // r1 -> r2 -> r3 from `start`: hops 1 ms and 20 ms, residences 10/20/30
+  // us; each router's Hello says its clock is `clocks[r]`.
+  void Send(const std::vector<v1::ClockState>& clocks, uint64_t start) {
+    std::vector<std::vector<Observation>> per(3);
+    for (int i = 0; i < 1000; ++i) {
+      const Crossing c = Cross(TestHash(start + i), start + static_cast<uint64_t>(i) * 1'000'000,
+                               {10'000, 20'000, 30'000}, {1'000'000, 20'000'000 + i * 1000});
+      for (int r = 0; r < 3; ++r) per[r].push_back(c.per_router[r]);
+    }
+    for (int r = 0; r < 3; ++r) {
+      auto client = Client("r" + std::to_string(r + 1), clocks[r]);
+      ASSERT_TRUE(client->Connect().ok());
+      ASSERT_TRUE(client->Send(Batch(seq_[r]++, per[r])).ok());
+      ASSERT_TRUE(client->Flush(absl::Seconds(30)).ok());
+      ASSERT_TRUE(client->Close().ok());
+    }
+    ASSERT_TRUE(collector_->Sync().ok());
+  }
+  std::string Flags(const std::string& since = "1h") const {
+    return absl::StrCat("--collector ", collector_->target(), " --since ", since, " --until ",
                         absl::FormatTime(absl::RFC3339_full, until_, absl::UTCTimeZone()));
   }
   template <typename Message>
@@ -85,6 +92,7 @@ class CliTest : public CollectorTest {
 
   absl::Time until_;
   v1::TimeRange range_;
+  uint64_t seq_[3] = {1, 1, 1};
 };
 
 TEST_F(CliTest, JsonIsTheApiAnswerAndTablesShowTheSameFigures) {
@@ -108,10 +116,10 @@ TEST_F(CliTest, JsonIsTheApiAnswerAndTablesShowTheSameFigures) {
        {&api.latency().min(), &api.latency().p50(), &api.latency().p99(), &api.latency().max()}) {
     EXPECT_TRUE(absl::StrContains(table.out, FormatDuration(*d))) << table.out;
   }
-  ASSERT_EQ(api.clock_method(), v1::CLOCK_METHOD_REPORTED);
-  EXPECT_TRUE(absl::StrContains(table.out, "clock error bound: ±" +
-                                               FormatDuration(api.clock_error_bound()) +
-                                               " (reported)\n"))
+  ASSERT_EQ(api.latency().clock_method(), v1::CLOCK_METHOD_REPORTED);
+  EXPECT_TRUE(absl::StrContains(table.out, "clock bound: ±" +
+                                               FormatDuration(api.latency().clock_bound()) +
+                                               " (reported), mean ±2us\n"))
       << table.out;
 }
 
@@ -126,20 +134,23 @@ std::string LineStartingWith(const std::string& text, const std::string& prefix)
 TEST_F(CliTest, RoutersOnOneKernelShowASharedClockAndExactBounds) {
   // The VM lab: no NTP in the guest; r1 and r2 there, r3 elsewhere.
   const std::string boot_id = "0b0392b0-29a4-4ae8-90a4-dbf4cb9c9983";
+  auto clock = [&](const std::string& domain) {
+    v1::ClockState c;
+    c.set_estimated_error_ns(16'000'000'000);
+    c.set_clock_domain(domain);
+    return c;
+  };
   auto hello = [&](const std::string& node, const std::string& domain) {
-    v1::ClockState clock;
-    clock.set_estimated_error_ns(16'000'000'000);
-    clock.set_clock_domain(domain);
-    auto client = Client(node, clock);
+    auto client = Client(node, clock(domain));
     ASSERT_TRUE(client->Connect().ok());
     ASSERT_TRUE(client->Close().ok());
   };
-  hello("r1", boot_id);
-  hello("r2", boot_id);
-  hello("r3", "");
-  ASSERT_TRUE(collector_->Sync().ok());
+  // Ten minutes after the fixture's traffic, and asked about alone.
+  clock_.Advance(absl::Minutes(10));
+  Send({clock(boot_id), clock(boot_id), clock("")}, kT0 + 10 * kNsPerMinute);
+  until_ += absl::Minutes(10);
 
-  const CliRun nodes = Hoplat(Flags() + " nodes");
+  const CliRun nodes = Hoplat(Flags("5m") + " nodes");
   ASSERT_EQ(nodes.rc, 0) << nodes.err;
   // r3 is outside the domain, so r1's and r2's own state is said too.
   EXPECT_TRUE(absl::StrContains(LineStartingWith(nodes.out, "r1 "), "shared 0b0392b0, NOT SYNC"))
@@ -149,17 +160,23 @@ TEST_F(CliTest, RoutersOnOneKernelShowASharedClockAndExactBounds) {
   EXPECT_FALSE(absl::StrContains(LineStartingWith(nodes.out, "r3 "), "shared")) << nodes.out;
   EXPECT_TRUE(absl::StrContains(LineStartingWith(nodes.out, "r3 "), "NOT SYNC")) << nodes.out;
 
-  const CliRun path = Hoplat(Flags() + " path r1 r2");
+  const CliRun path = Hoplat(Flags("5m") + " path r1 r2");
   ASSERT_EQ(path.rc, 0) << path.err;
-  EXPECT_TRUE(absl::StrContains(path.out, "clock error bound: ±0 (shared clock)\n")) << path.out;
-  const CliRun across = Hoplat(Flags() + " path r1 r3");
-  EXPECT_TRUE(absl::StrContains(across.out, "clock error bound: ±32s (NOT SYNC)\n")) << across.out;
+  EXPECT_TRUE(absl::StrContains(path.out, "clock bound: ±0 (shared clock)\n")) << path.out;
+  // Across clocks nothing bounds (one-way traffic, no NTP): no figure at all.
+  const CliRun across = Hoplat(Flags("5m") + " path r1 r3");
+  EXPECT_FALSE(absl::StrContains(across.out, "clock bound")) << across.out;
+  EXPECT_TRUE(absl::StrContains(across.out,
+                                "1000 packets between clocks that nothing synchronises: left out"))
+      << across.out;
 
-  const CliRun hops = Hoplat(Flags() + " hops");
+  const CliRun hops = Hoplat(Flags("5m") + " hops");
   ASSERT_EQ(hops.rc, 0) << hops.err;
   EXPECT_TRUE(absl::EndsWith(LineStartingWith(hops.out, "r1 > r2 "), "  ±0 (shared clock)"))
       << hops.out;
-  EXPECT_TRUE(absl::EndsWith(LineStartingWith(hops.out, "r2 > r3 "), "±32s (NOT SYNC)"))
+  EXPECT_TRUE(absl::StartsWith(LineStartingWith(hops.out, "r2 > r3 "), "r2 > r3      0 "))
+      << hops.out;
+  EXPECT_TRUE(absl::EndsWith(LineStartingWith(hops.out, "r2 > r3 "), "  1000 NOT SYNC"))
       << hops.out;
 
   // All three on one kernel: nothing else to say about their clocks.
@@ -179,6 +196,30 @@ TEST(CliFormatTest, ClockBoundsAndCellsSayWhereTheBoundComesFrom) {
   EXPECT_EQ(FormatClockBound(us4, v1::CLOCK_METHOD_REPORTED), "±4us (reported)");
   EXPECT_EQ(FormatClockBound(us4, v1::CLOCK_METHOD_NONE), "±4us (NOT SYNC)");
   EXPECT_EQ(FormatClockBound(us4, v1::CLOCK_METHOD_UNSPECIFIED), "±4us") << "an older collector";
+
+  // A summary's cell: its bound, UNCERTAIN from a quarter of the median up,
+  // and what was left out for unsynchronised clocks.
+  auto us = [](int64_t n) { return TimeUtil::NanosecondsToDuration(n * 1000); };
+  v1::LatencySummary s;
+  s.set_count(10);
+  *s.mutable_p50() = us(100);
+  *s.mutable_clock_bound() = us(24);
+  s.set_clock_method(v1::CLOCK_METHOD_PASSIVE_TWO_WAY);
+  EXPECT_EQ(SummaryClockCell(s), "±24us (measured both ways)");
+  EXPECT_FALSE(ClockUncertain(s));
+  *s.mutable_clock_bound() = us(25);
+  EXPECT_EQ(SummaryClockCell(s), "±25us (measured both ways) UNCERTAIN");
+  s.set_unsynchronized(3);
+  EXPECT_EQ(SummaryClockCell(s), "±25us (measured both ways) UNCERTAIN, 3 NOT SYNC");
+  v1::LatencySummary none;
+  none.set_unsynchronized(5);
+  none.set_clock_method(v1::CLOCK_METHOD_NONE);
+  EXPECT_EQ(SummaryClockCell(none), "5 NOT SYNC");
+  v1::LatencySummary one_clock;
+  one_clock.set_count(10);
+  *one_clock.mutable_p50() = us(1);
+  one_clock.set_clock_method(v1::CLOCK_METHOD_SHARED_CLOCK);
+  EXPECT_EQ(SummaryClockCell(one_clock), "±0 (shared clock)") << "exact, never uncertain";
 
   v1::ListNodesResponse r;
   auto add = [&](bool synced, uint64_t error_ns, const std::string& domain) {

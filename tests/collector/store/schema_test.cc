@@ -27,6 +27,12 @@ TEST(SchemaTest, AVersionOneDatabaseIsMigratedWithWhatItHolds) {
   ASSERT_TRUE((*db)->Exec("ALTER TABLE nodes DROP COLUMN last_packet_ns;"
                           "ALTER TABLE nodes DROP COLUMN conflicting_batches;"
                           "ALTER TABLE batches DROP COLUMN digest; DROP TABLE dirty_minutes;"
+                          "ALTER TABLE aggregates DROP COLUMN unsynchronized;"
+                          "ALTER TABLE aggregates DROP COLUMN bound_max_ns;"
+                          "ALTER TABLE aggregates DROP COLUMN bound_sum_ns;"
+                          "ALTER TABLE aggregates DROP COLUMN bound_method;"
+                          "INSERT INTO aggregates(kind, key, minute, packets, clock_errors, "
+                          "slowest_hash, histogram) VALUES (3, 'r1>r2', 5, 10, 0, 0, x'');"
                           "DELETE FROM meta WHERE key = 'resealed_minutes';"
                           "PRAGMA user_version = 1;"
                           "INSERT INTO nodes(id, name, first_seen_ns, last_seen_ns) VALUES "
@@ -45,6 +51,11 @@ TEST(SchemaTest, AVersionOneDatabaseIsMigratedWithWhatItHolds) {
   // Version 4: nothing waits to be correlated again, nothing was.
   EXPECT_EQ(Value(db->get(), "SELECT count(*) FROM dirty_minutes"), 0);
   EXPECT_EQ(Value(db->get(), "SELECT value FROM meta WHERE key = 'resealed_minutes'"), 0);
+  // Version 5: rows from before say nothing of clocks (method 0: raw, not
+  // corrected), and nothing was unsynchronised.
+  EXPECT_EQ(Value(db->get(), "SELECT bound_method + bound_max_ns + bound_sum_ns + unsynchronized "
+                             "FROM aggregates WHERE key = 'r1>r2'"),
+            0);
 }
 
 TEST(SchemaTest, ADatabaseFromANewerCollectorIsRefused) {
