@@ -8,6 +8,7 @@
 #include "agent/clock_state.h"
 #include "common/memory_pending_batches.h"
 #include "common/log.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -23,7 +24,7 @@ Agent::Agent(AgentOptions options, RecordSource* source)
       client_(
           [&] {
             IngestClientOptions c = options_.client;
-            c.clock = ReadClockState(options_.clock_domain);
+            c.clock = ClockNow();
             return c;
           }(),
           pending_),
@@ -35,6 +36,15 @@ Agent::Agent(AgentOptions options, RecordSource* source)
                          pending_->last_seq() + 1)),
       backoff_(options_.initial_backoff),
       dropped_at_start_(pending_->dropped_batches()) {}
+
+v1::ClockState Agent::ClockNow() const {
+  v1::ClockState clock = ReadClockState(options_.clock_domain);
+  // A lab clock says so, with what it applies: the lab's truth.
+  if (!options_.lab_clock.real()) {
+    clock.set_source(absl::StrCat(options_.lab_clock.Describe(), " over ", clock.source()));
+  }
+  return clock;
+}
 
 v1::AgentCounters Agent::counters() const {
   v1::AgentCounters c;
@@ -127,7 +137,7 @@ void Agent::MaybeReport(absl::Time now, bool force) {
       Logf("%s", module.status().message());
     }
   }
-  *report.mutable_clock() = ReadClockState(options_.clock_domain);
+  *report.mutable_clock() = ClockNow();
   client_.SendReport(report).IgnoreError();  // a broken stream is found by the next batch
 }
 

@@ -59,6 +59,8 @@ class Agent {
   v1::AgentCounters counters() const;
 
  private:
+  // The clock state the Hello and each NodeReport carry.
+  v1::ClockState ClockNow() const;
   // Connects if there is no stream and the backoff allows; true if a new
   // stream is up.
   bool TryConnect(absl::Time now);

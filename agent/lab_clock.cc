@@ -45,6 +45,11 @@ uint64_t LabClock::Apply(uint64_t ns) const {
   return static_cast<uint64_t>(t);
 }
 
+std::string LabClock::Describe() const {
+  return absl::StrCat("lab clock offset_ns=", offset_ns_, " drift_ppm=", drift_ppm_,
+                      " reference_ns=", reference_ns_);
+}
+
 absl::StatusOr<std::string> LabClockDomain(absl::string_view node_id) {
   std::string domain = absl::StrCat("lab-", node_id);
   if (!ValidateClockDomain(domain).ok()) {  // a valid node id: only its length

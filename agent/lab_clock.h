@@ -40,6 +40,11 @@ class LabClock {
   bool real() const { return offset_ns_ == 0 && drift_ppm_ == 0; }
   uint64_t Apply(uint64_t ns) const;
 
+  // What the node reports as its clock's source (ClockState.source), so that
+  // a lab's test knows the truth exactly: "lab clock offset_ns=-1500000
+  // drift_ppm=50 reference_ns=1796309160123456789".
+  std::string Describe() const;
+
   int64_t offset_ns() const { return offset_ns_; }
   double drift_ppm() const { return drift_ppm_; }
   uint64_t reference_ns() const { return reference_ns_; }

@@ -17,20 +17,25 @@ namespace hoplat {
 // For adjacent routers A and B let theta be B's clock minus A's. A raw hop
 // A -> B (B.arrival - A.exit, on two clocks) is its true delay plus theta;
 // a raw hop B -> A is its true delay minus theta. Delays are never
-// negative, so over an interval with the smallest raw hops f (A -> B) and
-// r (B -> A), theta lies in [-r, f]: the estimate is (f - r) / 2 and its
-// bound (f + r) / 2, the smaller the faster the fastest packets each way.
+// negative, so with the smallest raw hops f (A -> B) and r (B -> A) theta
+// lies in [-r, f]: the estimate is (f - r) / 2 and its bound (f + r) / 2,
+// the smaller the faster the fastest packets each way.
 // A link slower one way than the other biases the estimate by half the
 // difference, which the bound always covers. Traffic one way only gives no
 // estimate: then nothing is known, and the pair says so (valid false).
 //
-// Intervals are short (a second by default) so that a drifting clock moves
-// little within one; across them the offset is fitted with a line, whose
-// slope is the drift (a frequency offset of 100 ppm moves 6 ms a minute),
-// and the estimate at a time is the nearest interval's offset carried along
-// the fitted drift, its bound widened by that drift's uncertainty (twice its
-// standard error; with fewer than three intervals, 500 ppm, as much as any
-// clock drifts). Packet time, per pair, bounded memory.
+// A clock drifts (a frequency offset of 100 ppm moves 6 ms a minute), so
+// the fastest hops are kept per interval (a second by default), and the
+// drift is fitted with a line through the intervals' own estimates (its
+// uncertainty twice the fit's standard error; with fewer than three
+// intervals, 500 ppm, as much as any clock drifts). Each interval's fastest
+// hop each way, carried to time t along the drift, bounds theta(t) from
+// above (forward) or below (reverse), the bound widened by the drift's
+// uncertainty over the distance: theta(t) is in the intersection of those,
+// over every interval used, and the estimate is its middle. So the
+// fastest packet each way in the whole span counts, wherever it was, and
+// an interval far away counts for less. Packet time, per pair, bounded
+// memory.
 struct ClockOffsetOptions {
   absl::Duration interval = absl::Seconds(1);
   // Intervals kept per pair (the drift fit's span).
@@ -46,8 +51,9 @@ struct ClockOffsetOptions {
   // it came in: re-correlating a minute from the store gives the same rows.
   int64_t correction_lag = 2;
   size_t correction_span = 30;
-  // Fewer complete intervals than this in that span: no correction.
-  size_t correction_min_intervals = 3;
+  // Fewer complete intervals than this in that span: no correction (a drift
+  // fitted to fewer is too uncertain to carry the offset far).
+  size_t correction_min_intervals = 10;
 };
 
 // How much data before a time the corrections at that time rest on.
@@ -94,18 +100,27 @@ class ClockOffsetEstimator {
     int64_t index = 0;
     int64_t min_forward = INT64_MAX;  // lower node to higher
     int64_t min_reverse = INT64_MAX;
+    uint64_t forward_at = 0;  // when each was (the hop's at_ns)
+    uint64_t reverse_at = 0;
     uint64_t samples = 0;
     bool complete() const { return min_forward != INT64_MAX && min_reverse != INT64_MAX; }
   };
-  // A line through the offsets of some intervals, anchored at the one
-  // nearest the time asked for.
+  // The drift fitted over some intervals, and each interval's fastest hop
+  // each way: what an estimate at any time is made of.
   struct Line {
     bool valid = false;
-    int64_t anchor_mid_ns = 0;
-    double anchor_offset = 0;
-    double anchor_bound = 0;
-    double slope = 0;
-    double slope_error = 0;
+    double slope = 0;        // ns per ns
+    double slope_error = 0;  // twice its standard error: the drift is within slope +- this
+    struct Fastest {
+      int64_t at_ns;  // when
+      double hop_ns;  // the raw hop: forward, or reverse
+    };
+    std::vector<Fastest> forward, reverse;
+    // Once t is after every sample, the bounds are linear in t: the upper
+    // bound min(forward + (slope + error) (t - at)) and the lower bound
+    // max(-reverse + (slope - error) (t - at)), from last_at on.
+    int64_t last_at = 0;
+    double upper_at_last = 0, lower_at_last = 0;
     uint64_t samples = 0;
     uint64_t updated_ns = 0;
   };
@@ -116,9 +131,9 @@ class ClockOffsetEstimator {
     int64_t correction_for = INT64_MIN;
     Line correction;
   };
-  // Over the complete intervals with index in [lo, hi], anchored at the one
-  // nearest t_ns; at least min_points of them.
-  Line FitLine(const Pair& p, uint64_t t_ns, int64_t lo, int64_t hi, size_t min_points) const;
+  // Over the complete intervals with index in [lo, hi]; at least
+  // min_points of them.
+  Line FitLine(const Pair& p, int64_t lo, int64_t hi, size_t min_points) const;
   Estimate EstimateAt(const Line& line, uint64_t t_ns) const;
   Estimate Oriented(Estimate e, bool swapped) const;
 

@@ -435,6 +435,7 @@ void Correlator::Count(const std::vector<Sighting>& t, uint64_t hash) {
   CorrectHops(t, keys.sender_first);
   if (counted_before) return;
   ++trajectories_;
+  if (options_.on_trajectory) options_.on_trajectory(hash, t, corrections_);
   MinuteAggs& aggs = unsealed_[MinuteOf(first)];
   aggs[keys.path].Add(SpanLatency(t.front(), t.back()), hash, SpanCorrection(t, 0, t.size() - 1));
   const size_t span_nodes = std::min(t.size(), kMaxSpanNodes);

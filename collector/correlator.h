@@ -46,6 +46,12 @@ struct CorrelatorOptions {
   // latency; what a benchmark compares against).
   bool correct_clocks = true;
   ClockOffsetOptions clock_offsets;
+  // For tests and tools that hold corrected figures against a truth: called
+  // with every trajectory counted (not loops) and the correction of each of
+  // its hops (hop i: sightings i -> i + 1), on the correlating thread.
+  std::function<void(uint64_t hash, const std::vector<Sighting>& trajectory,
+                     absl::Span<const ClockCorrection> hops)>
+      on_trajectory;
 };
 
 // How far after its arrival an observation can change aggregate rows: its

@@ -9,12 +9,17 @@
 usage() {
   cat <<'EOT'
 Usage: scripts/lab.sh [options]
-  --delay MS         netem delay on r2 -> r3, milliseconds (default 20)
+  --delay MS         netem delay on r2 -> r3, milliseconds (default 20; 0.2 is 200 us)
+  --jitter MS        netem jitter on top of it: each packet's delay is uniform
+                     in delay +- jitter (default 0)
+  --symmetric        the same netem on r3 -> r2 too (a link as slow both ways)
   --seconds N        traffic time of each kind (ping, TCP, UDP, TCP back; default 10)
-  --clocks           give r2's agent a clock 3 ms behind and r3's 1.5 ms ahead
-                     (the agents' lab clock: the routers still share one kernel,
-                     so the truth is exact), and print the clocks the collector
-                     measured from the traffic beside the hops
+  --clocks           give r2's agent a clock 3 ms ahead, r3's one 1.5 ms behind
+                     drifting +50 ppm (the agents' lab clock: the routers still
+                     share one kernel, so the truth is exact); the collector
+                     measures the offsets from the traffic both ways and takes
+                     them out of every figure; the clocks table is printed
+                     beside the hops
   --port PORT        port of the collector started on 127.0.0.1 (default 50051)
   --collector ADDR   use this running collector instead of starting one
   --keep             keep the collector it started running at the end, for
@@ -34,10 +39,12 @@ EOT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-delay=20 seconds=10 port=50051 collector="" keep=1 prebuilt="" stop_only=0 clocks=0
+delay=20 jitter=0 symmetric=0 seconds=10 port=50051 collector="" keep=1 prebuilt="" stop_only=0 clocks=0
 while [ $# -gt 0 ]; do
   case $1 in
     --delay) delay=${2:?}; shift 2 ;;
+    --jitter) jitter=${2:?}; shift 2 ;;
+    --symmetric) symmetric=1; shift ;;
     --seconds) seconds=${2:?}; shift 2 ;;
     --clocks) clocks=1; shift ;;
     --port) port=${2:?}; shift 2 ;;
@@ -50,7 +57,10 @@ while [ $# -gt 0 ]; do
     *) echo "lab.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-case $delay$seconds in *[!0-9]*) echo "lab.sh: --delay and --seconds take whole numbers" >&2; exit 2 ;; esac
+case $seconds in ''|*[!0-9]*) echo "lab.sh: --seconds takes a whole number" >&2; exit 2 ;; esac
+for v in "$delay" "$jitter"; do
+  [[ $v =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "lab.sh: --delay and --jitter take milliseconds, e.g. 20 or 0.2" >&2; exit 2; }
+done
 [ "$seconds" -ge 1 ] || { echo "lab.sh: --seconds must be at least 1" >&2; exit 2; }
 
 # The lab's collector: database, logs, pid. A previous run's collector
@@ -123,7 +133,7 @@ step "booting the guest (QEMU, TCG: about 30 s)"
 vmdir="$bin/vm-lab"
 rm -f "$vmdir/serial.log"  # a previous run's progress is not this one's
 HOPLAT_BIN=$bin TIMEOUT=$((300 + 8 * seconds)) QEMU_NET="-nic user,model=virtio-net-pci" \
-  GUEST_ARGS="hoplat.lab=1 hoplat.port=$port hoplat.delay_ms=$delay hoplat.seconds=$seconds hoplat.clocks=$clocks" \
+  GUEST_ARGS="hoplat.lab=1 hoplat.port=$port hoplat.delay_ms=$delay hoplat.seconds=$seconds hoplat.clocks=$clocks hoplat.jitter_ms=$jitter hoplat.symmetric=$symmetric" \
   tests/vm/run.sh standard "$vmdir" >"$labdir/vm.log" 2>&1 &
 vm=$!
 while kill -0 $vm 2>/dev/null; do
@@ -153,14 +163,22 @@ for _ in $(seq 120); do
 done
 done_steps
 
-echo "The lab: h1 - r1 - r2 - r3 - h2, tc netem delay ${delay} ms on r2 -> r3, ${seconds} s of each traffic kind."
+netem="delay ${delay} ms"; [ "$jitter" = 0 ] || netem="$netem +- ${jitter} ms"
+ways="r2 -> r3"; [ "$symmetric" = 0 ] || ways="r2 -> r3 and r3 -> r2"
+echo "The lab: h1 - r1 - r2 - r3 - h2, tc netem $netem on $ways, ${seconds} s of each traffic kind."
 if [ "$clocks" = 1 ]; then
-  echo "(--clocks: r2's agent reads a clock 3 ms behind r1's, r3's one 1.5 ms ahead, so"
-  echo "r3 - r2 = +4.5 ms; each reports a clock domain of its own. By arrival time r2 would come"
-  echo "before r1; the TTL keeps the paths in order. The collector measures the"
-  echo "offsets from the packets both ways (== clocks ==). The hops below are raw, offsets"
-  echo "included: the estimate is not yet taken out of them. On r2 - r3 the netem delay runs one"
-  echo "way only, so no method can tell it from an offset: that pair's bound covers it.)"
+  echo "(--clocks: r2's agent reads a clock 3 ms ahead of r1's, r3's one 1.5 ms behind and"
+  echo "running 50 ppm fast; each reports a clock domain of its own. By arrival time r2 would come"
+  echo "after r3; the TTL keeps the paths in order. The collector measures each pair's offset"
+  echo "from the packets both ways (== clocks ==) and takes it out of every figure below; the"
+  echo "clock bound says how well it is known."
+  if [ "$symmetric" = 0 ]; then
+    echo "On r2 - r3 the netem delay runs one way only, so no method can tell it from an offset:"
+    echo "the estimate is off by half the delay, the bound covers it, and the figures it makes"
+    echo "uncertain say UNCERTAIN.)"
+  else
+    echo "The netem delay runs both ways on r2 - r3: the estimate is exact to within the bound.)"
+  fi
 else
   echo "(The three routers are namespaces of one guest kernel: their agents report its boot id"
   echo "as their clock domain, so the collector knows they read one clock and every bound below"
@@ -172,11 +190,15 @@ echo "== nodes =="; hoplat nodes
 echo; echo "== paths (first arrival to last exit) =="; hoplat paths
 echo; echo "== path latency r1 -> r3 (h1 -> h2: expect ~${delay} ms, the netem delay on r2 -> r3) =="
 hoplat path r1 r3
-echo; echo "== path latency r3 -> r1 (h2 -> h1: no delay added) =="
+if [ "$symmetric" = 0 ]; then
+  echo; echo "== path latency r3 -> r1 (h2 -> h1: no delay added) =="
+else
+  echo; echo "== path latency r3 -> r1 (h2 -> h1: the same netem delay) =="
+fi
 hoplat path r3 r1
 echo; echo "== per hop, and residence in each router =="; hoplat hops
 if [ "$clocks" = 1 ]; then echo; echo "== clocks: b - a, measured from traffic both ways =="; hoplat clocks; fi
-slowest=$(hoplat paths | awk '/^r1 > r2 > r3 / { print $NF }' || true)
+slowest=$(hoplat paths | awk '/^r1 > r2 > r3 / { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9a-f]{16}$/) print $i }' || true)
 if [ -n "$slowest" ]; then echo; echo "== the slowest packet r1 -> r3 =="; hoplat trace "$slowest"; fi
 
 cat <<EOT

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 
+#include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "agent/replay_source.h"
@@ -219,6 +220,10 @@ TEST_F(AgentProcessTest, LabClockFlagsMoveTheRecordsAndGiveADomainOfItsOwn) {
   std::optional<v1::Node> lab = Node("r1");
   ASSERT_TRUE(lab.has_value());
   EXPECT_EQ(lab->clock().clock_domain(), "lab-r1") << "its own, even for a replay";
+  // It says what it applies: a lab's test takes the truth from there.
+  EXPECT_TRUE(absl::StartsWith(lab->clock().source(),
+                               "lab clock offset_ns=-1500000000 drift_ppm=0 reference_ns="))
+      << lab->clock().source();
   EXPECT_EQ(lab->observations_stored(), records.size());
   {
     auto query =

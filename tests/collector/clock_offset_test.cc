@@ -119,6 +119,25 @@ TEST(ClockOffsetTest, OneWayTrafficGivesNoEstimateAndOldOnesExpire) {
   EXPECT_TRUE(two_way.At(1, 1, kT0).valid) << "a node against itself: 0";
 }
 
+// A fast link and a clock drifting 100 ppm (100 us a second): the fastest
+// packets each way are placed along the drift before they are combined, so
+// the bound stays about the link's delay, not the drift over an interval.
+TEST(ClockOffsetTest, DriftDoesNotWidenTheBoundOfAFastLink) {
+  ClockOffsetEstimator e;
+  Link link;
+  link.offset_ns = -1'500'000;
+  link.drift_ppm = 100;
+  link.min_fwd_ns = 5'000;
+  link.min_rev_ns = 5'000;
+  link.Run(&e, 40);
+  const uint64_t t = kT0 + 38 * kSecond;
+  const ClockOffsetEstimator::Estimate c = e.Correction(0, 1, t);
+  ASSERT_TRUE(c.valid);
+  EXPECT_LE(std::llabs(c.offset_ns - std::llround(link.Theta(t))), c.bound_ns);
+  EXPECT_LT(c.bound_ns, 15'000) << "not 5 us + 50 us of drift";
+  EXPECT_NEAR(c.drift_ppm, 100, 1);
+}
+
 // What a latency is corrected by rests on the intervals that end two
 // before its own, and on nothing later: the same whatever came after, so a
 // minute correlated again gives the same figures.
@@ -140,10 +159,11 @@ TEST(ClockOffsetTest, CorrectionsRestOnEarlierIntervalsOnly) {
   EXPECT_EQ(upto.Correction(1, 0, t).offset_ns, -a.offset_ns) << "the other way round";
 
   ClockOffsetEstimator young;
-  link.Run(&young, 3);  // intervals 0, 1, 2
-  EXPECT_FALSE(young.Correction(0, 1, kT0 + 3 * kSecond).valid)
-      << "only interval 0 and 1 lie two before: fewer than three, no correction";
-  EXPECT_TRUE(young.At(0, 1, kT0 + 3 * kSecond).valid) << "what ClockOffsets shows needs one";
+  link.Run(&young, 12);  // intervals 0 .. 11
+  EXPECT_FALSE(young.Correction(0, 1, kT0 + 10 * kSecond).valid)
+      << "in interval 10 only intervals 0 .. 8 lie two before: fewer than ten, no correction";
+  EXPECT_TRUE(young.Correction(0, 1, kT0 + 11 * kSecond).valid) << "0 .. 9: ten";
+  EXPECT_TRUE(young.At(0, 1, kT0 + 10 * kSecond).valid) << "what ClockOffsets shows needs one";
   EXPECT_EQ(CorrectionWarmup(ClockOffsetOptions{}), absl::Seconds(33));
 }
 

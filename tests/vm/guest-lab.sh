@@ -1,15 +1,18 @@
 # The lab (sourced by guest-init.sh when the kernel command line has
 # hoplat.lab=1): the compose lab's topology as network namespaces,
 #
-#   h1 -- r1 -- r2 -- r3 -- h2      (netem delay on r2 -> r3)
+#   h1 -- r1 -- r2 -- r3 -- h2      (netem delay on r2 -> r3, and back with
+#                                     hoplat.symmetric=1)
 #
 # one hoplat-agent per router reaching the collector on the host through
 # QEMU's user networking (10.0.2.2 is the host's loopback), traffic both
 # ways, then the agents are stopped (they deliver everything) and the
 # guest powers off. Parameters from the command line: hoplat.port=
-# (collector port on the host), hoplat.delay_ms=, hoplat.seconds= (traffic).
+# (collector port on the host), hoplat.delay_ms=, hoplat.jitter_ms=,
+# hoplat.symmetric=, hoplat.seconds= (traffic), hoplat.clocks= (lab clocks).
 arg() { sed -n "s/.*hoplat\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 port=$(arg port); delay=$(arg delay_ms); secs=$(arg seconds); clocks=$(arg clocks)
+jitter=$(arg jitter_ms); symmetric=$(arg symmetric)
 progress() { echo "HOPLAT_PROGRESS $*"; }
 lab_fail() { echo "HOPLAT_RESULT FAIL ($*)"; sync; poweroff -f; }
 
@@ -40,14 +43,21 @@ route r2 192.0.2.0/26 198.51.100.2 2001:db8:1::/64 2001:db8:2::2
 route r2 203.0.113.0/26 198.51.100.67 2001:db8:4::/64 2001:db8:3::67
 ip netns exec h1 ping -c 1 -W 5 203.0.113.3 >/dev/null 2>&1 || lab_fail "h1 cannot reach h2"
 ip netns exec h1 ping -6 -c 1 -W 5 2001:db8:4::3 >/dev/null 2>&1 || lab_fail "h1 cannot reach h2 over IPv6"
-tc -n r2 qdisc add dev r2-r3 root netem delay "${delay}ms" limit 100000
+netem="delay ${delay}ms"; [ "${jitter:-0}" = 0 ] || netem="$netem ${jitter}ms"
+tc -n r2 qdisc add dev r2-r3 root netem $netem limit 100000
+# hoplat.symmetric=1: the link as slow the other way too.
+if [ "$symmetric" = 1 ]; then tc -n r3 qdisc add dev r3-r2 root netem $netem limit 100000; fi
 
 progress "agents r1 r2 r3 -> collector 10.0.2.2:$port"
 for r in r1 r2 r3; do
-  # hoplat.clocks=1: r2 reads 3 ms behind, r3 1.5 ms ahead (the lab clock).
+  # hoplat.clocks=1: r2 reads 3 ms ahead, r3 1.5 ms behind running 50 ppm
+  # fast (the lab clock).
   lab_clock=""
   if [ "$clocks" = 1 ]; then
-    case $r in r2) lab_clock="--clock_offset=-3ms" ;; r3) lab_clock="--clock_offset=1.5ms" ;; esac
+    case $r in
+      r2) lab_clock="--clock_offset=3ms" ;;
+      r3) lab_clock="--clock_offset=-1.5ms --clock_drift_ppm=50" ;;
+    esac
   fi
   # /sbin/ip itself (not the ip() function), so that $! is the agent.
   /sbin/ip netns exec $r hoplat-agent --collector "10.0.2.2:$port" --node_id $r $lab_clock \
@@ -64,10 +74,13 @@ ip netns exec h2 iperf3 -s -D >/dev/null 2>&1
 # addresses are 32 hex digits.
 i=0; until ip netns exec h2 grep -qE ':1451 0+:0000 0A' /proc/net/tcp6 /proc/net/tcp 2>/dev/null; do
   i=$((i + 1)); [ $i -gt 200 ] && break; sleep 0.05; done
-count=$((secs * 10))
-ip netns exec h1 ping -c $count -i 0.1 -W 5 203.0.113.3 >/tmp/ping4 2>&1 &
+# Pings all along (50 a second each, for the three iperf3 runs): traffic
+# both ways on every link whatever iperf3 does, as on a real router, for
+# the clocks' passive estimate.
+count=$((secs * 3 * 50))
+ip netns exec h1 ping -c $count -i 0.02 -W 5 203.0.113.3 >/tmp/ping4 2>&1 &
 p4=$!
-ip netns exec h1 ping -6 -c $count -i 0.1 -W 5 2001:db8:4::3 >/tmp/ping6 2>&1 &
+ip netns exec h1 ping -6 -c $count -i 0.02 -W 5 2001:db8:4::3 >/tmp/ping6 2>&1 &
 p6=$!
 ip netns exec h1 iperf3 -c 203.0.113.3 -t "$secs" -b 20M >/tmp/iperf-tcp 2>&1 || echo "HOPLAT_INFO iperf3 TCP failed"
 ip netns exec h1 iperf3 -c 2001:db8:4::3 -u -b 5M -t "$secs" >/tmp/iperf-udp 2>&1 || echo "HOPLAT_INFO iperf3 UDP failed"
