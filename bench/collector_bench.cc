@@ -36,6 +36,17 @@ ABSL_FLAG(int32_t, batch, 4096, "Observations per batch.");
 ABSL_FLAG(int32_t, trace_minutes, 1440, "Minutes of data for the query phase (1440 = 24 h).");
 ABSL_FLAG(std::string, phases, "append,ingest,query,reseal", "Which phases to run, comma-separated.");
 ABSL_FLAG(int32_t, reseal_packets, 100'000, "Packets in the minute correlated again (3 routers).");
+ABSL_FLAG(absl::Duration, packet_gap, absl::Microseconds(1),
+          "Ingest: packet time between one packet and the next. The clock corrections start "
+          "after 12 s of packet time: 10us lets a 12 s run reach them.");
+ABSL_FLAG(bool, two_way, true,
+          "Ingest: every other packet goes r3 -> r2 -> r1 (what the clock offset estimator "
+          "needs); false: all r1 -> r2 -> r3.");
+ABSL_FLAG(bool, separate_clocks, true,
+          "Ingest: each router says a clock domain of its own, r2's clock 3 ms ahead and r3's "
+          "1.5 ms behind (the collector estimates and corrects); false: one domain (exact).");
+ABSL_FLAG(bool, correct_clocks, true,
+          "Ingest: the collector's --correct_clocks (false: separate clocks stay unsynchronised).");
 ABSL_FLAG(bool, ttl, true,
           "Observations carry TTLs (record version 2): paths ordered by TTL, every hop fed to "
           "the clock offset estimator. false: as from an older agent.");
@@ -86,14 +97,22 @@ v1::ObservationBatch MakeBatch(int router, uint64_t seq, uint64_t first_packet, 
     const uint64_t p = first_packet + static_cast<uint64_t>(i);
     Observation o;
     o.hash = TestHash(p);
-    // Router k sees packet p k * 1 ms later; 20 us inside each router.
-    o.arrival_ns = t0 + p * step_ns + static_cast<uint64_t>(router) * 1'000'000;
+    // The k-th router on the way sees packet p k * 1 ms later (every other
+    // packet the way back, with --two_way); 20 us inside each router; a
+    // router's clock off by its lab offset (--separate_clocks).
+    const bool back = absl::GetFlag(FLAGS_two_way) && p % 2 == 1;
+    const int place = back ? 2 - router : router;
+    static constexpr int64_t kClockOffset[3] = {0, 3'000'000, -1'500'000};
+    const int64_t offset = absl::GetFlag(FLAGS_separate_clocks) ? kClockOffset[router] : 0;
+    o.arrival_ns = static_cast<uint64_t>(static_cast<int64_t>(t0 + p * step_ns +
+                                                              static_cast<uint64_t>(place) * 1'000'000) +
+                                         offset);
     o.exit_ns = o.arrival_ns + 20'000;
     o.ifindex_in = 2;
     o.ifindex_out = 3;
     o.length = 1400;
     o.residence_ns = 20'000;
-    o.ttl = absl::GetFlag(FLAGS_ttl) ? static_cast<uint32_t>(64 - router) : 0;
+    o.ttl = absl::GetFlag(FLAGS_ttl) ? static_cast<uint32_t>(64 - place) : 0;
     AppendToBatch(o, &b);
   }
   return b;
@@ -103,13 +122,14 @@ void IngestThroughput(double seconds) {
   CollectorOptions options;
   options.listen = "127.0.0.1:0";
   options.store.path = Fresh("hoplat-bench-ingest.db");
+  options.correlator.correct_clocks = absl::GetFlag(FLAGS_correct_clocks);
   absl::StatusOr<std::unique_ptr<Collector>> collector = Collector::Start(options);
   if (!collector.ok()) {
     std::fprintf(stderr, "cannot start collector: %s\n", collector.status().ToString().c_str());
     std::exit(1);
   }
   const int batch = absl::GetFlag(FLAGS_batch);
-  // Packet time starts a second ago and advances 1 us per packet per router.
+  // Packet time starts a second ago and advances --packet_gap per packet.
   const uint64_t t0 = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now() - absl::Seconds(1)));
   std::atomic<bool> stop{false};
   std::vector<uint64_t> sent(3, 0);
@@ -121,11 +141,15 @@ void IngestThroughput(double seconds) {
       o.target = (*collector)->target();
       o.node_id = "r" + std::to_string(r + 1);
       o.max_in_flight = 8;
+      o.clock.set_clock_domain(absl::GetFlag(FLAGS_separate_clocks) ? "bench-" + o.node_id
+                                                                     : "bench");
       IngestClient client(o);
       if (!client.Connect().ok()) return;
       uint64_t seq = 0;
       while (!stop.load()) {
-        if (!client.Send(MakeBatch(r, ++seq, sent[r], batch, t0, 1000)).ok()) break;
+        const uint64_t gap =
+            static_cast<uint64_t>(absl::ToInt64Nanoseconds(absl::GetFlag(FLAGS_packet_gap)));
+        if (!client.Send(MakeBatch(r, ++seq, sent[r], batch, t0, gap)).ok()) break;
         sent[r] += static_cast<uint64_t>(batch);
       }
       client.Flush(absl::Seconds(120)).IgnoreError();
@@ -154,13 +178,22 @@ void IngestThroughput(double seconds) {
                               ? std::filesystem::file_size(options.store.path + "-wal") : 0);
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  std::printf("ingest: %llu observations (3 routers, batches of %d) in %.1f s\n",
-              static_cast<unsigned long long>(total), batch, absl::ToDoubleSeconds(acked_in));
+  std::printf("ingest: %llu observations (3 routers, batches of %d; %s, %s, correction %s) in "
+              "%.1f s\n",
+              static_cast<unsigned long long>(total), batch,
+              absl::GetFlag(FLAGS_two_way) ? "both ways" : "one way",
+              absl::GetFlag(FLAGS_separate_clocks) ? "three clock domains" : "one clock domain",
+              absl::GetFlag(FLAGS_correct_clocks) ? "on" : "off", absl::ToDoubleSeconds(acked_in));
   std::printf("  durable (acknowledged after commit): %.2f M obs/s\n",
               total / absl::ToDoubleSeconds(acked_in) / 1e6);
-  std::printf("  durable and correlated:              %.2f M obs/s (%llu trajectories r1->r3 so far)\n",
+  std::printf("  durable and correlated:              %.2f M obs/s (%llu trajectories r1->r3 so far: "
+              "%llu corrected, %llu unsynchronised; bound %.1f us)\n",
               total / absl::ToDoubleSeconds(correlated_in) / 1e6,
-              static_cast<unsigned long long>(resp.latency().count()));
+              static_cast<unsigned long long>(resp.latency().count() +
+                                              resp.latency().unsynchronized()),
+              static_cast<unsigned long long>(resp.latency().count()),
+              static_cast<unsigned long long>(resp.latency().unsynchronized()),
+              resp.latency().clock_bound().nanos() / 1e3);
   std::printf("  database: %.1f bytes/observation; peak RSS of this process %.0f MB\n",
               static_cast<double>(bytes) / total, ru.ru_maxrss / 1024.0);
   Fresh("hoplat-bench-ingest.db");

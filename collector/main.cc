@@ -38,6 +38,11 @@ ABSL_FLAG(uint64_t, max_pending_observations, 4'000'000,
 ABSL_FLAG(uint64_t, max_db_bytes, 0,
           "Largest size of the database file (0: no limit). Past it, batches are refused "
           "with RESOURCE_EXHAUSTED until retention frees space.");
+ABSL_FLAG(bool, correct_clocks, true,
+          "Take the offsets between routers' clocks, measured from their traffic both ways, out "
+          "of every latency between them (docs/clocks.md). false: only routers in one clock "
+          "domain, or with clocks that report their sync error, give figures; the others count "
+          "as unsynchronised.");
 ABSL_FLAG(int32_t, max_message_bytes, 16 << 20, "Largest gRPC message accepted.");
 ABSL_FLAG(uint32_t, max_batch_observations, 65536, "Largest batch accepted.");
 ABSL_FLAG(absl::Duration, max_past, absl::Hours(24 * 7),
@@ -86,6 +91,7 @@ int main(int argc, char** argv) {
   options.correlator.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
   options.correlator.seal_timeout = absl::GetFlag(FLAGS_seal_timeout);
   options.correlator.max_pending_observations = absl::GetFlag(FLAGS_max_pending_observations);
+  options.correlator.correct_clocks = absl::GetFlag(FLAGS_correct_clocks);
   options.ingest.max_batch_observations = absl::GetFlag(FLAGS_max_batch_observations);
   options.ingest.max_past = absl::GetFlag(FLAGS_max_past);
   options.ingest.max_future = absl::GetFlag(FLAGS_max_future);

@@ -20,6 +20,10 @@ Usage: scripts/lab.sh [options]
                      measures the offsets from the traffic both ways and takes
                      them out of every figure; the clocks table is printed
                      beside the hops
+  --two-kernels      the lab on two QEMU guests, each with its own kernel, module,
+                     agents and clock (h1, r1 | r2, r3, h2), joined by a QEMU
+                     socket link on loopback; the second guest's clock is stepped
+                     by 5 ms and runs 50 ppm fast. No netem. Both guests at once.
   --port PORT        port of the collector started on 127.0.0.1 (default 50051)
   --collector ADDR   use this running collector instead of starting one
   --keep             keep the collector it started running at the end, for
@@ -39,12 +43,13 @@ EOT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-delay=20 jitter=0 symmetric=0 seconds=10 port=50051 collector="" keep=1 prebuilt="" stop_only=0 clocks=0
+two=0 delay=20 jitter=0 symmetric=0 seconds=10 port=50051 collector="" keep=1 prebuilt="" stop_only=0 clocks=0
 while [ $# -gt 0 ]; do
   case $1 in
     --delay) delay=${2:?}; shift 2 ;;
     --jitter) jitter=${2:?}; shift 2 ;;
     --symmetric) symmetric=1; shift ;;
+    --two-kernels) two=1; shift ;;
     --seconds) seconds=${2:?}; shift 2 ;;
     --clocks) clocks=1; shift ;;
     --port) port=${2:?}; shift 2 ;;
@@ -128,27 +133,81 @@ for i in $(seq 100); do
   sleep 0.1
 done
 
-# The guest: its progress lines (HOPLAT_PROGRESS) become ours.
-step "booting the guest (QEMU, TCG: about 30 s)"
-vmdir="$bin/vm-lab"
-rm -f "$vmdir/serial.log"  # a previous run's progress is not this one's
-HOPLAT_BIN=$bin TIMEOUT=$((300 + 8 * seconds)) QEMU_NET="-nic user,model=virtio-net-pci" \
-  GUEST_ARGS="hoplat.lab=1 hoplat.port=$port hoplat.delay_ms=$delay hoplat.seconds=$seconds hoplat.clocks=$clocks hoplat.jitter_ms=$jitter hoplat.symmetric=$symmetric" \
-  tests/vm/run.sh standard "$vmdir" >"$labdir/vm.log" 2>&1 &
-vm=$!
-while kill -0 $vm 2>/dev/null; do
-  line=""
-  if [ -f "$vmdir/serial.log" ]; then
-    line=$(tr -d '\r' <"$vmdir/serial.log" | grep -a '^HOPLAT_PROGRESS' | tail -1 || true)
-  fi
-  [ -n "$line" ] && step "guest: ${line#HOPLAT_PROGRESS }"
-  sleep 1
-done
-vm_rc=0
-wait $vm || vm_rc=$?
-# 77: the kernel image is not readable (tests/vm/run.sh says so): skipped.
-if [ "$vm_rc" = 77 ]; then done_steps; cat "$labdir/vm.log" >&2; exit 77; fi
-[ "$vm_rc" = 0 ] || { done_steps; cat "$labdir/vm.log"; die "the lab guest failed (serial log: $vmdir/serial.log)"; }
+# The guest (guests): their progress lines (HOPLAT_PROGRESS) become ours.
+progress_of() {
+  [ -f "$1/serial.log" ] && tr -d '\r' <"$1/serial.log" | grep -a '^HOPLAT_PROGRESS' | tail -1 | sed 's/^HOPLAT_PROGRESS //'
+}
+if [ "$two" = 0 ]; then
+  step "booting the guest (QEMU, TCG: about 30 s)"
+  vmdir="$bin/vm-lab"
+  rm -f "$vmdir/serial.log"  # a previous run's progress is not this one's
+  HOPLAT_BIN=$bin TIMEOUT=$((300 + 8 * seconds)) QEMU_NET="-nic user,model=virtio-net-pci" \
+    GUEST_ARGS="hoplat.lab=1 hoplat.port=$port hoplat.delay_ms=$delay hoplat.seconds=$seconds hoplat.clocks=$clocks hoplat.jitter_ms=$jitter hoplat.symmetric=$symmetric" \
+    tests/vm/run.sh standard "$vmdir" >"$labdir/vm.log" 2>&1 &
+  vm=$!
+  while kill -0 $vm 2>/dev/null; do
+    line=$(progress_of "$vmdir" || true)
+    [ -n "$line" ] && step "guest: $line"
+    sleep 1
+  done
+  vm_rc=0
+  wait $vm || vm_rc=$?
+  # 77: the kernel image is not readable (tests/vm/run.sh says so): skipped.
+  if [ "$vm_rc" = 77 ]; then done_steps; cat "$labdir/vm.log" >&2; exit 77; fi
+  [ "$vm_rc" = 0 ] || { done_steps; cat "$labdir/vm.log"; die "the lab guest failed (serial log: $vmdir/serial.log)"; }
+else
+  # Guest a listens on the link, guest b connects once it does. One vCPU
+  # each: both run at once on two cores.
+  free_port() {
+    local p
+    while :; do
+      p=$((20000 + RANDOM % 30000))
+      ss -ltun 2>/dev/null | grep -q ":$p " || { echo $p; return; }
+    done
+  }
+  link_port=$(free_port)
+  # The guests set their clocks to this host's at boot and time themselves
+  # against it: a UDP time server (the guest probe, built for this host).
+  time_port=$(free_port)
+  mkdir -p "$bin/vm-lab-a"
+  gcc -static -pthread -O2 -Wall -Wextra -Werror -Ikmod -o "$bin/vm-lab-a/timeserver" \
+    tests/vm/probe.c kmod/pkthash.c || die "building the time server (tests/vm/probe.c) failed"
+  "$bin/vm-lab-a/timeserver" timeserver "$time_port" &
+  timeserver=$!
+  trap 'kill $timeserver 2>/dev/null; if [ -n "$pid" ] && { [ "${finished:-0}" = 0 ] || [ "$keep" = 0 ]; }; then kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$labdir/collector.pid"; fi' EXIT
+  common="hoplat.port=$port hoplat.seconds=$seconds hoplat.timeport=$time_port hoplat.step_ns=5000000 hoplat.ppm=50"
+  step "booting guest a (QEMU, TCG)"
+  for g in a b; do rm -f "$bin/vm-lab-$g/serial.log" "$bin/vm-lab-$g/results.txt"; done
+  HOPLAT_BIN=$bin TIMEOUT=$((360 + 8 * seconds)) SMP=1 \
+    QEMU_NET="-nic user,model=virtio-net-pci -netdev socket,id=link,listen=127.0.0.1:$link_port -device virtio-net-pci,netdev=link,mac=52:54:00:48:4c:0a" \
+    GUEST_ARGS="hoplat.lab2=a $common" tests/vm/run.sh standard "$bin/vm-lab-a" >"$labdir/vm-a.log" 2>&1 &
+  vma=$!
+  i=0
+  until ss -ltn 2>/dev/null | grep -q "127.0.0.1:$link_port "; do
+    i=$((i + 1))
+    if ! kill -0 $vma 2>/dev/null || [ $i -gt 1200 ]; then
+      vm_rc=0; wait $vma || vm_rc=$?
+      if [ "$vm_rc" = 77 ]; then done_steps; cat "$labdir/vm-a.log" >&2; exit 77; fi
+      done_steps; cat "$labdir/vm-a.log"; die "guest a did not start"
+    fi
+    sleep 0.1
+  done
+  step "booting guest b (QEMU, TCG)"
+  HOPLAT_BIN=$bin TIMEOUT=$((360 + 8 * seconds)) SMP=1 \
+    QEMU_NET="-nic user,model=virtio-net-pci -netdev socket,id=link,connect=127.0.0.1:$link_port -device virtio-net-pci,netdev=link,mac=52:54:00:48:4c:0b" \
+    GUEST_ARGS="hoplat.lab2=b $common" tests/vm/run.sh standard "$bin/vm-lab-b" >"$labdir/vm-b.log" 2>&1 &
+  vmb=$!
+  while kill -0 $vma 2>/dev/null || kill -0 $vmb 2>/dev/null; do
+    step "guest $(progress_of "$bin/vm-lab-a" || echo a: booting) | guest $(progress_of "$bin/vm-lab-b" || echo b: booting)"
+    sleep 1
+  done
+  for g in a b; do
+    vm_rc=0
+    if [ $g = a ]; then wait $vma || vm_rc=$?; else wait $vmb || vm_rc=$?; fi
+    [ "$vm_rc" = 0 ] || { done_steps; cat "$labdir/vm-$g.log"; die "lab guest $g failed (serial log: $bin/vm-lab-$g/serial.log)"; }
+  done
+  vmdir="$bin/vm-lab-a"
+fi
 
 # The agents delivered everything before the guest stopped; correlation
 # finishes moments after they disconnect: wait until the counts settle.
@@ -165,8 +224,18 @@ done_steps
 
 netem="delay ${delay} ms"; [ "$jitter" = 0 ] || netem="$netem +- ${jitter} ms"
 ways="r2 -> r3"; [ "$symmetric" = 0 ] || ways="r2 -> r3 and r3 -> r2"
+if [ "$two" = 1 ]; then
+  echo "The lab on two kernels: guest a runs h1 and r1, guest b r2, r3 and h2, each with its own"
+  echo "kernel, module, agents and clock, joined r1 - r2 by a QEMU socket link; no netem."
+  echo "(Guest b's clock was stepped 5 ms ahead at boot and runs 50 ppm fast: r2 and r3 share"
+  echo "its clock domain, r1 has guest a's. The collector measures r2 - r1 from the packets both"
+  echo "ways (== clocks ==) and takes it out of every figure that crosses the link.)"
+  grep -ah '^HOPLAT_INFO hostclock' "$bin/vm-lab-a/results.txt" "$bin/vm-lab-b/results.txt" | sed 's/^HOPLAT_INFO /  /' || true
+else
 echo "The lab: h1 - r1 - r2 - r3 - h2, tc netem $netem on $ways, ${seconds} s of each traffic kind."
-if [ "$clocks" = 1 ]; then
+fi
+if [ "$two" = 1 ]; then :
+elif [ "$clocks" = 1 ]; then
   echo "(--clocks: r2's agent reads a clock 3 ms ahead of r1's, r3's one 1.5 ms behind and"
   echo "running 50 ppm fast; each reports a clock domain of its own. By arrival time r2 would come"
   echo "after r3; the TTL keeps the paths in order. The collector measures each pair's offset"
@@ -197,7 +266,7 @@ else
 fi
 hoplat path r3 r1
 echo; echo "== per hop, and residence in each router =="; hoplat hops
-if [ "$clocks" = 1 ]; then echo; echo "== clocks: b - a, measured from traffic both ways =="; hoplat clocks; fi
+if [ "$clocks" = 1 ] || [ "$two" = 1 ]; then echo; echo "== clocks: b - a, measured from traffic both ways =="; hoplat clocks; fi
 slowest=$(hoplat paths | awk '/^r1 > r2 > r3 / { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9a-f]{16}$/) print $i }' || true)
 if [ -n "$slowest" ]; then echo; echo "== the slowest packet r1 -> r3 =="; hoplat trace "$slowest"; fi
 

@@ -33,6 +33,7 @@ for ko in $(cat /etc/modlist); do insmod "$ko" || fail "insmod_$(basename "$ko")
 insmod /hoplat.ko ring_records=4096 || { fail insmod_hoplat; finish; }
 [ -c /dev/hoplat ] && pass device_node || fail device_node
 if grep -q 'hoplat.lab=1' /proc/cmdline; then . /lab.sh; fi  # the lab, not the tests
+if grep -q 'hoplat.lab2=' /proc/cmdline; then . /lab2.sh; fi  # one of the two-kernel lab's guests
 
 # ---- topology ----
 for n in h1 r1 r2 h2; do ip netns add $n; ip -n $n link set lo up; done

@@ -46,5 +46,6 @@ install -m755 "$PROBE" "$R/bin/hoplat-probe"
 install -m755 "$here/guest-init.sh" "$R/init"
 install -m644 "$here/guest-bench.sh" "$R/bench.sh"
 install -m644 "$here/guest-lab.sh" "$R/lab.sh"
+install -m644 "$here/guest-lab2.sh" "$R/lab2.sh"
 
 (cd "$R" && find . -print0 | cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$OUT"

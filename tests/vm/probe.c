@@ -15,6 +15,14 @@
  *   hoplat-probe clockstep STEP_S HOLD_US SECS
  *                                       steps CLOCK_REALTIME forward by STEP_S and back
  *                                       again, each held HOLD_US, for SECS; ends as it began
+ *   hoplat-probe clockset OFFSET_NS PPM steps CLOCK_REALTIME by OFFSET_NS and sets its
+ *                                       frequency offset to PPM (a clock of its own)
+ *   hoplat-probe hostclock ADDR PORT N [sync]
+ *                                       N time exchanges with the lab's UDP time server;
+ *                                       prints the fastest: the host's clock minus ours
+ *                                       (sync: and steps our clock by it)
+ *   hoplat-probe timeserver PORT        the lab's time server (on the host): answers
+ *                                       each datagram {t1, 0} with {t1, its own time}
  *   hoplat-probe drainbench STOP1 STOP2 holds the device; at STOP1 times draining with
  *                                       1 MiB reads, at STOP2 with one record per read
  *   hoplat-probe capture IFACE STOPFILE hashes of IP packets received on IFACE
@@ -273,6 +281,112 @@ static int cmd_clockstep(long step_s, long hold_us, double secs)
 	printf("CLOCKSTEP steps=%ld rc=%d real_minus_mono_before=%lld after=%lld restored_within_ns=%lld\n",
 	       steps, rc, before, after, after > before ? after - before : before - after);
 	return rc != 0;
+}
+
+static long long realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int cmd_clockset(long long offset_ns, double ppm)
+{
+	struct timex tx = { .modes = ADJ_SETOFFSET | ADJ_NANO };
+	struct timex fx = { .modes = ADJ_FREQUENCY };
+	int rc;
+
+	tx.time.tv_sec = offset_ns / 1000000000LL;
+	tx.time.tv_usec = offset_ns % 1000000000LL;  /* nanoseconds with ADJ_NANO */
+	if (tx.time.tv_usec < 0) {
+		tx.time.tv_sec--;
+		tx.time.tv_usec += 1000000000L;
+	}
+	rc = adjtimex(&tx) < 0 ? -errno : 0;
+	fx.freq = (long)(ppm * 65536.0);  /* ppm with 16 fractional bits */
+	if (rc == 0)
+		rc = adjtimex(&fx) < 0 ? -errno : 0;
+	printf("CLOCKSET offset_ns=%lld ppm=%g rc=%d\n", offset_ns, ppm, rc);
+	return rc != 0;
+}
+
+/*
+ * NTP's exchange with the lab's time server (tests/lab/lab_test.cc): we
+ * send our time t1, it answers with t1 and its own time T, we read t4. The
+ * host's clock minus ours was T - (t1 + t4) / 2, to within (t4 - t1) / 2;
+ * the fastest of N exchanges is printed.
+ */
+static int cmd_hostclock(const char *addr, int port, int n, int sync)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	long long best_rtt = -1, best_offset = 0, best_t = 0;
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return 1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (int i = 0; i < n; i++) {
+		long long msg[2] = { realtime_ns(), 0 }, reply[2];
+		long long t4;
+
+		if (sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			continue;
+		if (recv(fd, reply, sizeof(reply), 0) != sizeof(reply) || reply[0] != msg[0])
+			continue;
+		t4 = realtime_ns();
+		if (best_rtt < 0 || t4 - msg[0] < best_rtt) {
+			best_rtt = t4 - msg[0];
+			best_offset = reply[1] - (msg[0] + t4) / 2;
+			best_t = reply[1];
+		}
+		usleep(5000);
+	}
+	close(fd);
+	if (best_rtt < 0) {
+		printf("HOSTCLOCK none\n");
+		return 1;
+	}
+	printf("HOSTCLOCK host_ns=%lld host_minus_guest_ns=%lld within_ns=%lld\n", best_t,
+	       best_offset, best_rtt / 2);
+	if (sync) {
+		struct timex tx = { .modes = ADJ_SETOFFSET | ADJ_NANO };
+
+		tx.time.tv_sec = best_offset / 1000000000LL;
+		tx.time.tv_usec = best_offset % 1000000000LL;
+		if (tx.time.tv_usec < 0) {
+			tx.time.tv_sec--;
+			tx.time.tv_usec += 1000000000L;
+		}
+		if (adjtimex(&tx) < 0) {
+			printf("HOSTCLOCK sync failed: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int cmd_timeserver(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror("timeserver");
+		return 1;
+	}
+	for (;;) {
+		long long msg[2];
+		struct sockaddr_in from;
+		socklen_t len = sizeof(from);
+
+		if (recvfrom(fd, msg, sizeof(msg), 0, (struct sockaddr *)&from, &len) != sizeof(msg))
+			continue;
+		msg[1] = realtime_ns();
+		sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&from, len);
+	}
 }
 
 /* Drains everything queued with reads of `bytes`; returns records, sets *secs. */
@@ -738,6 +852,13 @@ int main(int argc, char **argv)
 		return cmd_flood(argv[2], atoi(argv[3]), atof(argv[4]));
 	if (argc == 5 && !strcmp(argv[1], "clockstep"))
 		return cmd_clockstep(atol(argv[2]), atol(argv[3]), atof(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "clockset"))
+		return cmd_clockset(atoll(argv[2]), atof(argv[3]));
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "hostclock"))
+		return cmd_hostclock(argv[2], atoi(argv[3]), atoi(argv[4]),
+				     argc == 6 && !strcmp(argv[5], "sync"));
+	if (argc == 3 && !strcmp(argv[1], "timeserver"))
+		return cmd_timeserver(atoi(argv[2]));
 	if (argc == 4 && !strcmp(argv[1], "drainbench"))
 		return cmd_drainbench(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "errors"))

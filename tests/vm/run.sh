@@ -7,7 +7,8 @@
 # Env: TIMEOUT (seconds, default 420), KEEP_LOG=1 prints the whole serial log,
 # GUEST_ARGS=hoplat.bench=1 runs guest-bench.sh instead of the scenarios,
 # GUEST_ARGS="hoplat.lab=1 ..." the lab (guest-lab.sh; scripts/lab.sh does
-# this), QEMU_NET extra QEMU network options (the lab's NIC).
+# this), GUEST_ARGS="hoplat.lab2=a|b ..." one guest of the two-kernel lab,
+# QEMU_NET extra QEMU network options (the lab's NICs), SMP vCPUs (default 2).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -48,7 +49,7 @@ KVER=$kver KO="$out/kmod/hoplat.ko" PROBE="$out/hoplat-probe" ROOT="$out/initram
   OUT="$out/initramfs.cpio.gz" "$here/make-initramfs.sh" || { echo "initramfs failed"; exit 2; }
 
 log="$out/serial.log"
-timeout -k 5 "${TIMEOUT:-420}" qemu-system-x86_64 -accel tcg -cpu "${QEMU_CPU:-max}" -m 1024 -smp 2 \
+timeout -k 5 "${TIMEOUT:-420}" qemu-system-x86_64 -accel tcg -cpu "${QEMU_CPU:-max}" -m 1024 -smp "${SMP:-2}" \
   -nographic -no-reboot ${QEMU_NET:-} -kernel "/boot/vmlinuz-$kver" -initrd "$out/initramfs.cpio.gz" \
   -append "console=ttyS0 panic=-1 quiet ${GUEST_ARGS:-}" </dev/null >"$log" 2>&1
 qrc=$?
