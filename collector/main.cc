@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
       {{"Serving", {"listen", "max_message_bytes"}},
        {"Storage", {"db", "retention", "aggregate_retention", "max_db_bytes"}},
        {"Correlation",
-        {"window", "reorder_slack", "idle_timeout", "seal_timeout", "max_pending_observations"}},
+        {"window", "reorder_slack", "idle_timeout", "seal_timeout", "max_pending_observations",
+         "correct_clocks"}},
        {"What a batch may hold", {"max_batch_observations", "max_past", "max_future"}}}};
   std::vector<char*> rest = hoplat::ParseCommandLineWithUsage(argc, argv, usage);
   if (rest.size() > 1) {

@@ -425,7 +425,7 @@ stop_all $S
 fwd /tmp/rec8_r1 | awk '{ split($4, a, "="); split($5, e, "="); split($6, r, "=")
     n++; d = e[2] - a[2] - r[2]
     if (d > 1.5e9 && d < 2.5e9) fwdstep++; else if (d < -1.5e9 && d > -2.5e9) backstep++
-    else if (d > 1e6 || d < -1e6) odd++
+    else if (d > 1e6 || d < -1e6) { odd++; printf "HOPLAT_DETAIL s8 odd record: %s\n", $0 > "/dev/stderr" }
     if ((d > 1.5e9 || d < -1.5e9) && r[2] > maxres) maxres = r[2]
     if (r[2] <= 0 || r[2] > 50000000) bad++
     if (n > 1) { j = a[2] - prev; if (j < 0) j = -j; if (j > 1.5e9 && j < 2.5e9) jumps++ }
