@@ -63,7 +63,7 @@ struct LatencyAggregate {
       return;
     }
     NoteBound(c.bound_ns, c.method);
-    bound_sum_ns += static_cast<uint64_t>(c.bound_ns);
+    AddBound(static_cast<uint64_t>(c.bound_ns));
     Add(c.Apply(raw), hash);
   }
   // A latency on one clock (residence), or one the caller corrected.
@@ -89,11 +89,13 @@ struct LatencyAggregate {
     packets += o.packets;
     clock_errors += o.clock_errors;
     unsynchronized += o.unsynchronized;
-    bound_sum_ns += o.bound_sum_ns;
+    AddBound(o.bound_sum_ns);
     if (o.bound_method != ClockMethod::kUnspecified) NoteBound(o.bound_max_ns, o.bound_method);
   }
 
  private:
+  // Saturating: bounds of saturated reported errors must not wrap the mean.
+  void AddBound(uint64_t b) { bound_sum_ns = b > UINT64_MAX - bound_sum_ns ? UINT64_MAX : bound_sum_ns + b; }
   void NoteBound(int64_t bound, ClockMethod method) {
     // kNone only says that something was not bounded; any bound replaces it.
     if (method == ClockMethod::kNone) {

@@ -99,7 +99,7 @@ ClockOffsetEstimator::Line ClockOffsetEstimator::FitLine(const Pair& p, int64_t 
   }
   line.valid = true;
   line.slope = slope;
-  line.slope_error = slope_error;
+  line.slope_error = std::max(slope_error, options_.min_drift_uncertainty_ppm * 1e-6);
   int64_t last = 0;
   for (const Interval* i : used) {
     line.forward.push_back({static_cast<int64_t>(i->forward_at), static_cast<double>(i->min_forward)});
@@ -171,27 +171,18 @@ ClockOffsetEstimator::Estimate ClockOffsetEstimator::Oriented(Estimate e, bool s
 
 ClockOffsetEstimator::Estimate ClockOffsetEstimator::At(uint32_t a, uint32_t b,
                                                         uint64_t t_ns) const {
-  if (a == b) {
-    Estimate same;
-    same.valid = true;
-    return same;
-  }
-  const bool swapped = a > b;
-  auto it = pairs_.find(swapped ? std::make_pair(b, a) : std::make_pair(a, b));
+  if (a == b) return Same();
+  auto it = pairs_.find(Key(a, b));
   if (it == pairs_.end()) return Estimate{};
-  return Oriented(EstimateAt(FitLine(it->second, INT64_MIN, INT64_MAX, 1), t_ns), swapped);
+  return Oriented(EstimateAt(FitLine(it->second, INT64_MIN, INT64_MAX, 1), t_ns), a > b);
 }
 
 ClockOffsetEstimator::Estimate ClockOffsetEstimator::Correction(uint32_t a, uint32_t b,
                                                                 uint64_t t_ns) {
-  if (a == b) {
-    Estimate same;
-    same.valid = true;
-    return same;
-  }
-  const bool swapped = a > b;
-  auto it = pairs_.find(swapped ? std::make_pair(b, a) : std::make_pair(a, b));
+  if (a == b) return Same();
+  auto it = pairs_.find(Key(a, b));
   if (it == pairs_.end()) return Estimate{};
+  const bool swapped = a > b;
   Pair& p = it->second;
   const int64_t index = static_cast<int64_t>(t_ns) / interval_ns_;
   if (p.correction_for != index) {

@@ -54,6 +54,10 @@ struct ClockOffsetOptions {
   // Fewer complete intervals than this in that span: no correction (a drift
   // fitted to fewer is too uncertain to carry the offset far).
   size_t correction_min_intervals = 10;
+  // The drift's uncertainty is twice the fit's standard error, and at least
+  // this: a fit that happens to be perfect still knows a clock's frequency
+  // to no better (NTP slews it, temperature moves it).
+  double min_drift_uncertainty_ppm = 0.5;
 };
 
 // How much data before a time the corrections at that time rest on.
@@ -135,6 +139,16 @@ class ClockOffsetEstimator {
   // min_points of them.
   Line FitLine(const Pair& p, int64_t lo, int64_t hi, size_t min_points) const;
   Estimate EstimateAt(const Line& line, uint64_t t_ns) const;
+  // The pair (a, b) is kept under, either way round.
+  static std::pair<uint32_t, uint32_t> Key(uint32_t a, uint32_t b) {
+    return a > b ? std::make_pair(b, a) : std::make_pair(a, b);
+  }
+  // A node against itself: 0, exact.
+  static Estimate Same() {
+    Estimate e;
+    e.valid = true;
+    return e;
+  }
   Estimate Oriented(Estimate e, bool swapped) const;
 
   const ClockOffsetOptions options_;

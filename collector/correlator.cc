@@ -220,14 +220,16 @@ SealedMinutes Correlator::Advance(absl::Time now) {
     } else {
       last_closed = std::max(last_closed, deadline);
     }
-    Close(hash, &it->second);
-    groups_.erase(it);
+    if (!Close(hash, &it->second)) groups_.erase(it);
   }
   if (!replaying_) {
     // Every group with a deadline up to the finalize watermark is closed now
     // (with none live, every group there was).
     closed_through_ns_ =
         std::max(closed_through_ns_, finalize != kNever ? finalize : last_closed);
+    // Pairs silent for longer than an estimate lives, before any packet
+    // still to be counted: no correction can rest on them any more.
+    offsets_.Prune(closed_through_ns_);
   }
 
   SealedMinutes out;
@@ -278,9 +280,9 @@ SealedMinutes Correlator::Advance(absl::Time now) {
 
 std::vector<Correlator::PairOffset> Correlator::ClockOffsets() {
   // As of the newest data: a pair silent for long has no estimate now.
+  // (Read only: what corrections rest on is pruned by Advance.)
   uint64_t lead = 0;
   for (const NodeState& n : nodes_) lead = std::max(lead, n.max_arrival_ns);
-  offsets_.Prune(lead);
   std::vector<PairOffset> out;
   for (const auto& [pair, estimate] : offsets_.Latest(lead)) {
     out.push_back(PairOffset{nodes_[pair.first].name, nodes_[pair.second].name, estimate});
@@ -294,8 +296,7 @@ void Correlator::CloseThrough(uint64_t deadline_ns) {
     deadlines_.pop();
     auto it = groups_.find(hash);
     if (it == groups_.end() || it->second.first_arrival_ns + window_ns_ != deadline) continue;
-    Close(hash, &it->second);
-    groups_.erase(it);
+    if (!Close(hash, &it->second)) groups_.erase(it);
   }
 }
 
@@ -317,11 +318,27 @@ MinuteRows Correlator::TakeMinute(int64_t minute) {
   return rows;
 }
 
-void Correlator::Close(uint64_t hash, Group* group) {
-  pending_observations_ -= group->sightings.size();
-  scratch_.assign(group->sightings.begin(), group->sightings.end());
+bool Correlator::Close(uint64_t hash, Group* group) {
+  auto& s = group->sightings;
+  pending_observations_ -= s.size();
+  std::sort(s.begin(), s.end(),
+            [](const Sighting& a, const Sighting& b) { return a.arrival_ns < b.arrival_ns; });
+  // The first crossing: sightings up to the first gap of more than a window
+  // (as SplitTrajectories cuts them).
+  size_t cut = 1;
+  while (cut < s.size() && s[cut].arrival_ns - s[cut - 1].arrival_ns <= window_ns_) ++cut;
+  scratch_.assign(s.begin(), s.begin() + static_cast<long>(cut));
   SplitTrajectories(&scratch_, window_ns_, &split_);
   for (const std::vector<Sighting>& t : split_) Count(t, hash);
+  if (cut == s.size()) return false;
+  // A later crossing of the same bytes gets a deadline of its own: it is
+  // counted (and its clocks corrected) in order with the packets around it,
+  // and sightings of it still to come join it.
+  s.erase(s.begin(), s.begin() + static_cast<long>(cut));
+  group->first_arrival_ns = s.front().arrival_ns;
+  pending_observations_ += s.size();
+  deadlines_.emplace(group->first_arrival_ns + window_ns_, hash);
+  return true;
 }
 
 uint32_t Correlator::KeyId(AggKind kind, std::string key) {
@@ -392,7 +409,9 @@ void Correlator::CorrectHops(const std::vector<Sighting>& t,
 ClockCorrection Correlator::SpanCorrection(const std::vector<Sighting>& t, size_t i,
                                            size_t j) const {
   const uint32_t di = nodes_[t[i].node].domain;
-  if (di != 0 && di == nodes_[t[j].node].domain) return ClockCorrection::Exact();
+  if (t[i].node == t[j].node || (di != 0 && di == nodes_[t[j].node].domain)) {
+    return ClockCorrection::Exact();  // one clock (a loop back to the same node, too)
+  }
   ClockCorrection c = corrections_[i];
   for (size_t k = i + 1; k < j && c.synchronized(); ++k) c = Chain(c, corrections_[k]);
   if (j == i + 1) return c;

@@ -198,7 +198,10 @@ class Correlator {
   uint32_t NodeIndex(const std::string& name);
   uint32_t KeyId(AggKind kind, std::string key);
   const PathKeys& KeysFor(const std::vector<Sighting>& trajectory);
-  void Close(uint64_t hash, Group* group);
+  // Counts the group's first crossing; true if later crossings of the same
+  // bytes were left in *group with a deadline of their own (else the caller
+  // erases it).
+  bool Close(uint64_t hash, Group* group);
   // Marks the minutes overlapping [from_ns, to_ns] dirty, touched by `node`
   // (kNoNode: by an early close).
   void MarkDirty(uint64_t from_ns, uint64_t to_ns, uint32_t node, absl::Time now);

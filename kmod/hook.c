@@ -57,7 +57,13 @@ static unsigned int hoplat_arrival_hook(void *priv, struct sk_buff *skb,
 	HOPLAT_COUNT(hn, sampled);
 	a.hash = info.hash;
 	a.arrival_mono = ktime_get_ns();
-	a.arrival_real = ktime_get_real_ns();
+	/*
+	 * The wall-clock time of that same instant, not a second reading: a
+	 * vCPU (or an RT thread) preempted between two readings would put ms
+	 * between them, and exit - arrival would no longer be the residence
+	 * (or the residence plus a clock step that landed inside it).
+	 */
+	a.arrival_real = ktime_to_ns(ktime_mono_to_real(ns_to_ktime(a.arrival_mono)));
 	a.ifindex_in = local_out || !state->in ? 0 : state->in->ifindex;
 	a.length = info.length;
 	a.flags = info.flags;
@@ -97,7 +103,7 @@ static unsigned int hoplat_exit_hook(void *priv, struct sk_buff *skb,
 
 	rec.hash = a.hash;
 	rec.arrival_ns = a.arrival_real;
-	rec.exit_ns = ktime_get_real_ns();
+	rec.exit_ns = ktime_to_ns(ktime_mono_to_real(ns_to_ktime(now_mono)));  /* as at arrival */
 	rec.residence_ns = now_mono - a.arrival_mono;
 	rec.ifindex_in = a.ifindex_in;
 	rec.ifindex_out = local_in || !state->out ? 0 : state->out->ifindex;

@@ -174,7 +174,8 @@ else
     tests/vm/probe.c kmod/pkthash.c || die "building the time server (tests/vm/probe.c) failed"
   "$bin/vm-lab-a/timeserver" timeserver "$time_port" &
   timeserver=$!
-  trap 'kill $timeserver 2>/dev/null; if [ -n "$pid" ] && { [ "${finished:-0}" = 0 ] || [ "$keep" = 0 ]; }; then kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$labdir/collector.pid"; fi' EXIT
+  vma="" vmb=""
+  trap 'kill $timeserver ${vma:-} ${vmb:-} 2>/dev/null; if [ -n "$pid" ] && { [ "${finished:-0}" = 0 ] || [ "$keep" = 0 ]; }; then kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$labdir/collector.pid"; fi' EXIT
   common="hoplat.port=$port hoplat.seconds=$seconds hoplat.timeport=$time_port hoplat.step_ns=5000000 hoplat.ppm=50"
   step "booting guest a (QEMU, TCG)"
   for g in a b; do rm -f "$bin/vm-lab-$g/serial.log" "$bin/vm-lab-$g/results.txt"; done
@@ -185,7 +186,8 @@ else
   i=0
   until ss -ltn 2>/dev/null | grep -q "127.0.0.1:$link_port "; do
     i=$((i + 1))
-    if ! kill -0 $vma 2>/dev/null || [ $i -gt 1200 ]; then
+    # (run.sh builds the module and the initramfs first: minutes on a busy machine)
+    if ! kill -0 $vma 2>/dev/null || [ $i -gt 3000 ]; then
       vm_rc=0; wait $vma || vm_rc=$?
       if [ "$vm_rc" = 77 ]; then done_steps; cat "$labdir/vm-a.log" >&2; exit 77; fi
       done_steps; cat "$labdir/vm-a.log"; die "guest a did not start"

@@ -83,7 +83,8 @@ std::string FormatClockBound(const google::protobuf::Duration& bound, v1::ClockM
 bool ClockUncertain(const v1::LatencySummary& s) {
   using google::protobuf::util::TimeUtil;
   const int64_t bound = TimeUtil::DurationToNanoseconds(s.clock_bound());
-  return s.count() > 0 && bound > 0 && bound * 4 >= TimeUtil::DurationToNanoseconds(s.p50());
+  return s.count() > 0 && bound > 0 &&
+         static_cast<double>(bound) * 4 >= static_cast<double>(TimeUtil::DurationToNanoseconds(s.p50()));
 }
 
 std::string SummaryClockCell(const v1::LatencySummary& s) {
