@@ -199,7 +199,6 @@ absl::Duration CorrectionWarmup(const ClockOffsetOptions& options) {
          static_cast<double>(options.correction_lag + static_cast<int64_t>(options.correction_span) + 1);
 }
 
-absl::Duration ClockOffsetEstimator::warmup() const { return CorrectionWarmup(options_); }
 
 std::vector<std::pair<std::pair<uint32_t, uint32_t>, ClockOffsetEstimator::Estimate>>
 ClockOffsetEstimator::Latest(uint64_t now_ns) const {

@@ -90,9 +90,6 @@ class ClockOffsetEstimator {
   // before t_ns only: what a latency at t_ns is corrected by. One fit per
   // pair and interval (cached): a packet pays for arithmetic only.
   Estimate Correction(uint32_t a, uint32_t b, uint64_t t_ns);
-  // How much data before a minute its corrections rest on: a minute
-  // correlated again from the store reads this much before it.
-  absl::Duration warmup() const;
   // Every pair's estimate at now_ns, as (a, b) with a < b: invalid for a
   // pair without traffic both ways within max_age.
   std::vector<std::pair<std::pair<uint32_t, uint32_t>, Estimate>> Latest(uint64_t now_ns) const;
