@@ -138,6 +138,7 @@ void Agent::MaybeReport(absl::Time now, bool force) {
     }
   }
   *report.mutable_clock() = ClockNow();
+  if (options_.interfaces) options_.interfaces(&report);
   client_.SendReport(report).IgnoreError();  // a broken stream is found by the next batch
 }
 

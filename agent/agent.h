@@ -35,12 +35,15 @@ struct AgentOptions {
   // How long Run() keeps trying to deliver what it holds once told to stop.
   absl::Duration drain_timeout = absl::Seconds(30);
   // Where batches wait for the collector's acknowledgement (not owned):
-  // a Spool on disk, which survives the agent. Without one they wait in
-  // memory, bounded by memory_max_bytes.
+  // with --spool_dir, SpillingBatches (in memory while the collector keeps
+  // up, on disk in the spool when it does not, which survives the agent).
+  // Without one they wait in memory, bounded by memory_max_bytes.
   PendingBatches* pending = nullptr;
   uint64_t memory_max_bytes = 256ull << 20;
   // The module's counters for NodeReports (empty for a replay source).
   std::function<absl::StatusOr<v1::ModuleCounters>()> module_counters;
+  // Adds the router's interfaces to a NodeReport (empty for a replay source).
+  std::function<void(v1::NodeReport*)> interfaces;
 };
 
 // Reads records from a source, batches them, and streams the batches to the

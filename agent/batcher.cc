@@ -4,6 +4,8 @@
 
 namespace hoplat {
 
+static_assert(Observation::kFlagHandoff == HOPLAT_F_HANDOFF, "one flag, two names");
+
 void Batcher::Add(const hoplat_record& r, absl::Time now) {
   if (size() == 0) oldest_ = now;
   Observation o;
@@ -17,6 +19,9 @@ void Batcher::Add(const hoplat_record& r, absl::Time now) {
   o.residence_ns = r.residence_ns;  // monotonic: the lab clock leaves it
   o.ttl = r.version >= 2 ? r.ttl : 0;  // version 1: a reserved byte
   o.gso_segs = r.gso_segs > 0 ? r.gso_segs : 1;
+  // Version 3: the egress queue (a reserved word before, and no flag).
+  o.queue_ns = r.version >= 3 && (r.flags & HOPLAT_F_HANDOFF) ? r.queue_ns : 0;
+  if (r.version < 3) o.flags &= ~Observation::kFlagHandoff;
   AppendToBatch(o, &batch_);
 }
 

@@ -22,6 +22,7 @@
 #include "agent/config_file.h"
 #include "agent/device_source.h"
 #include "agent/flags.h"
+#include "agent/interfaces.h"
 #include "agent/module_control.h"
 #include "agent/recorder.h"
 #include "agent/replay_source.h"
@@ -134,6 +135,7 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<hoplat::RecordSource> source;
   std::unique_ptr<hoplat::ModuleControl> control;
+  std::unique_ptr<hoplat::InterfaceTable> interfaces;
   if (!absl::GetFlag(FLAGS_replay).empty()) {
     auto replay = hoplat::ReplaySource::Open(absl::GetFlag(FLAGS_replay));
     if (!replay.ok()) return Fail(std::string(replay.status().message()));
@@ -148,9 +150,16 @@ int main(int argc, char** argv) {
     if (absl::Status s = ConfigureModule(control.get()); !s.ok()) return Fail(std::string(s.message()));
     hoplat::ModuleControl* c = control.get();
     options.module_counters = [c] { return c->Counters(); };
+    auto table = hoplat::InterfaceTable::Open();
+    if (!table.ok()) return Fail(std::string(table.status().message()));
+    interfaces = std::move(*table);
+    hoplat::InterfaceTable* t = interfaces.get();
+    options.interfaces = [t](hoplat::v1::NodeReport* report) {
+      if (absl::Status s = t->AddTo(report); !s.ok()) hoplat::Logf("%s", s.message());
+    };
   }
 
-  // The device and the genetlink socket are bound to this namespace now;
+  // The device and the netlink sockets are bound to this namespace now;
   // every socket from here on (gRPC's) is made in the collector's. No other
   // thread exists yet, so all that gRPC starts inherit it.
   if (!absl::GetFlag(FLAGS_collector_netns).empty()) {

@@ -47,6 +47,10 @@ int ParseCounters(nl_msg* msg, void* arg) {
   out->set_discarded_at_close(get(HOPLAT_A_CLOSE_DISCARDS));
   out->set_stash_full(get(HOPLAT_A_STASH_FULL));
   out->set_in_stash(get(HOPLAT_A_IN_STASH));
+  out->set_handoff_gso(get(HOPLAT_A_HANDOFF_GSO));
+  out->set_handoff_unseen(get(HOPLAT_A_HANDOFF_UNSEEN));
+  out->set_handoff_full(get(HOPLAT_A_HANDOFF_FULL));
+  out->set_in_handoff(get(HOPLAT_A_IN_HANDOFF));
   return NL_OK;
 }
 

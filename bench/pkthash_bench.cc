@@ -77,7 +77,7 @@ __attribute__((noinline)) bool HashAndEnqueue(const Bytes* pkt, bool v6, Ring* r
   rec.version = HOPLAT_RECORD_VERSION;
   rec.ttl = 64;
   rec.cpu = 0;
-  rec.reserved1 = 0;
+  rec.queue_ns = 0;
   bool wake;
   return hoplat_ring_push(&ring->r, 4095, &rec, &wake);
 }

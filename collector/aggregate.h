@@ -25,12 +25,46 @@ enum class AggKind : int {
   // both with TTLs known (the TTL fell by more than one router's worth):
   // one sample per such hop, its value the number of those routers.
   kHiddenRouters = 7,
+  // r1:5: time in r1's egress queue toward interface 5 (exit hook to the
+  // hand-off to the driver), packets whose hand-off was timed.
+  kQueue = 8,
 };
 // Every kind, for what must visit them all (retention).
 inline constexpr AggKind kAllAggKinds[] = {AggKind::kPath,      AggKind::kSpan,
                                            AggKind::kHop,       AggKind::kResidence,
                                            AggKind::kSingleNode, AggKind::kLoop,
-                                           AggKind::kHiddenRouters};
+                                           AggKind::kHiddenRouters, AggKind::kQueue};
+// A kind's place in kAllAggKinds. The switch has no default: a kind added to
+// the enum and not here is a compile error, and the assertion below then
+// holds the list to it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wswitch"
+constexpr int AggKindPosition(AggKind kind) {
+  switch (kind) {
+    case AggKind::kPath: return 0;
+    case AggKind::kSpan: return 1;
+    case AggKind::kHop: return 2;
+    case AggKind::kResidence: return 3;
+    case AggKind::kSingleNode: return 4;
+    case AggKind::kLoop: return 5;
+    case AggKind::kHiddenRouters: return 6;
+    case AggKind::kQueue: return 7;
+  }
+  return -1;  // not a kind
+}
+#pragma GCC diagnostic pop
+constexpr bool EveryAggKindListed() {
+  constexpr int n = sizeof(kAllAggKinds) / sizeof(kAllAggKinds[0]);
+  for (int v = 0; v < 64; ++v) {  // every stored number a kind may have
+    const int p = AggKindPosition(static_cast<AggKind>(v));
+    if (p != -1 && (p >= n || kAllAggKinds[p] != static_cast<AggKind>(v))) return false;
+  }
+  for (int i = 0; i < n; ++i) {
+    if (AggKindPosition(kAllAggKinds[i]) != i) return false;
+  }
+  return true;
+}
+static_assert(EveryAggKindListed(), "kAllAggKinds must list every AggKind once, in order");
 
 inline constexpr int64_t kNsPerMinute = 60'000'000'000;
 

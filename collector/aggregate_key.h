@@ -1,6 +1,7 @@
 #ifndef HOPLAT_COLLECTOR_AGGREGATE_KEY_H_
 #define HOPLAT_COLLECTOR_AGGREGATE_KEY_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ std::string KeyText(absl::Span<const std::string> nodes);
 std::string KeyText(absl::string_view from, absl::string_view to);
 // The nodes a key text names, in order.
 std::vector<std::string> KeyNodes(absl::string_view text);
+// "r1:5": a node's egress interface (kQueue), and back (false if malformed).
+std::string InterfaceKeyText(absl::string_view node, uint32_t ifindex);
+bool ParseInterfaceKey(absl::string_view text, std::string* node, uint32_t* ifindex);
 
 }  // namespace hoplat
 

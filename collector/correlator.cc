@@ -384,7 +384,7 @@ void Correlator::CorrectHops(const std::vector<Sighting>& t,
   for (size_t i = 0; i + 1 < t.size(); ++i) {
     const NodeState& a = nodes_[t[i].node];
     const NodeState& b = nodes_[t[i + 1].node];
-    const uint64_t at = sender_first[i] ? t[i].exit_ns : t[i + 1].arrival_ns;
+    const uint64_t at = sender_first[i] ? t[i].departure_ns() : t[i + 1].arrival_ns;
     if (a.domain != 0 && a.domain == b.domain) {
       corrections_[i] = ClockCorrection::Exact();
       continue;  // one clock: nothing to estimate
@@ -434,6 +434,7 @@ void Correlator::Count(const std::vector<Sighting>& t, uint64_t hash) {
     aggs[KeyId(AggKind::kSingleNode, nodes_[t[0].node].name)].packets++;
     aggs[KeyId(AggKind::kResidence, nodes_[t[0].node].name)].Add(Residence(t[0]), hash,
                                                                   ClockCorrection::Exact());
+    AddQueue(t[0], hash, &aggs);
     return;
   }
   if (IsLoop(t)) {
@@ -476,7 +477,18 @@ void Correlator::Count(const std::vector<Sighting>& t, uint64_t hash) {
   }
   for (size_t i = 0; i < t.size(); ++i) {
     aggs[keys.residences[i]].Add(Residence(t[i]), hash, ClockCorrection::Exact());
+    AddQueue(t[i], hash, &aggs);
   }
+}
+
+void Correlator::AddQueue(const Sighting& s, uint64_t hash, MinuteAggs* aggs) {
+  if (!s.has_queue()) return;
+  const uint64_t packed = (static_cast<uint64_t>(s.node) << 32) | s.ifindex_out;
+  auto [it, inserted] = queue_keys_.try_emplace(packed, 0);
+  if (inserted) {
+    it->second = KeyId(AggKind::kQueue, InterfaceKeyText(nodes_[s.node].name, s.ifindex_out));
+  }
+  (*aggs)[it->second].Add(static_cast<int64_t>(s.queue_ns), hash);
 }
 
 void Correlator::VisitUnsealed(

@@ -197,6 +197,8 @@ class Correlator {
 
   uint32_t NodeIndex(const std::string& name);
   uint32_t KeyId(AggKind kind, std::string key);
+  // A sighting's egress queue time, if timed, into its node and interface's row.
+  void AddQueue(const Sighting& s, uint64_t hash, MinuteAggs* aggs);
   const PathKeys& KeysFor(const std::vector<Sighting>& trajectory);
   // Counts the group's first crossing; true if later crossings of the same
   // bytes were left in *group with a deadline of their own (else the caller
@@ -240,6 +242,7 @@ class Correlator {
   std::vector<AggregateKey> keys_;
   absl::flat_hash_map<std::string, uint32_t> key_ids_;  // kind byte + key text
   absl::flat_hash_map<std::string, PathKeys> path_keys_;  // packed node indexes
+  absl::flat_hash_map<uint64_t, uint32_t> queue_keys_;  // node << 32 | ifindex -> key
   std::map<int64_t, MinuteAggs> unsealed_;
   std::map<int64_t, DirtyMinute> dirty_;
   ClockOffsetEstimator offsets_;

@@ -263,9 +263,13 @@ grpc::Status QueryService::HopLatency(grpc::ServerContext*, const v1::HopLatency
       !s.ok()) {
     return ToGrpcStatus(s);
   }
-  std::map<std::string, LatencyAggregate> hidden;
+  std::map<std::string, LatencyAggregate> hidden, queues;
   if (absl::Status s =
           MergeAggregates(&db_, worker_, AggKind::kHiddenRouters, nullptr, *range, &hidden);
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (absl::Status s = MergeAggregates(&db_, worker_, AggKind::kQueue, nullptr, *range, &queues);
       !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -291,6 +295,37 @@ grpc::Status QueryService::HopLatency(grpc::ServerContext*, const v1::HopLatency
     v1::ResidenceSummary* r = response->add_residences();
     r->set_node(node);
     FillSummary(agg, r->mutable_latency());
+  }
+  // Per router over its interfaces, then per interface.
+  std::map<std::string, LatencyAggregate> per_router;
+  std::map<std::pair<std::string, uint32_t>, const LatencyAggregate*> per_interface;
+  for (const auto& [key, agg] : queues) {
+    std::string node;
+    uint32_t ifindex = 0;
+    if (!ParseInterfaceKey(key, &node, &ifindex)) continue;  // not a key this collector wrote
+    if (!only.empty() && node != only) continue;
+    per_router[node].Merge(agg);
+    per_interface[{node, ifindex}] = &agg;
+  }
+  for (const auto& [node, agg] : per_router) {
+    v1::QueueSummary* q = response->add_queues();
+    q->set_node(node);
+    FillSummary(agg, q->mutable_latency());
+  }
+  std::map<std::pair<std::string, uint32_t>, std::string> interface_names;
+  for (const NodeRow& n : *nodes) {
+    for (const v1::NetworkInterface& i : n.report.interfaces()) {
+      interface_names[{n.name, i.ifindex()}] = i.name();
+    }
+  }
+  for (const auto& [at, agg] : per_interface) {
+    v1::QueueSummary* q = response->add_queues();
+    q->set_node(at.first);
+    q->set_ifindex(at.second);
+    if (auto it = interface_names.find(at); it != interface_names.end()) {
+      q->set_interface_name(it->second);
+    }
+    FillSummary(*agg, q->mutable_latency());
   }
   FillCovered(*range, response->mutable_covered());
   return grpc::Status::OK;
@@ -362,6 +397,7 @@ grpc::Status QueryService::TracePacket(grpc::ServerContext*,
       ob->set_ttl(o.ttl);
       ob->set_gso_segs(o.gso_segs);
       *ob->mutable_residence() = Nanos(Residence(t[i]));
+      if (t[i].has_queue()) *ob->mutable_queue() = Nanos(static_cast<int64_t>(t[i].queue_ns));
       if (i > 0) {
         const int64_t hop = hoplat::HopLatency(t[i - 1], t[i]);
         *ob->mutable_hop_from_previous() = Nanos(hop);

@@ -15,6 +15,7 @@ void AppendToBatch(const Observation& o, v1::ObservationBatch* batch) {
   batch->add_residence_ns(o.residence_ns);
   batch->add_ttl(o.ttl);
   batch->add_gso_segs(o.gso_segs);
+  batch->add_queue_ns(o.queue_ns);
 }
 
 absl::Status ObservationsFromBatch(const v1::ObservationBatch& b,
@@ -30,11 +31,11 @@ absl::Status ObservationsFromBatch(const v1::ObservationBatch& b,
   }
   auto optional_ok = [n](int size) { return size == 0 || size == n; };
   if (!optional_ok(b.residence_ns_size()) || !optional_ok(b.ttl_size()) ||
-      !optional_ok(b.gso_segs_size())) {
+      !optional_ok(b.gso_segs_size()) || !optional_ok(b.queue_ns_size())) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "batch %d: columns of unequal length (hash %d, residence_ns %d, ttl %d, gso_segs %d; "
-        "each of these is either absent or as long as hash)",
-        b.seq(), n, b.residence_ns_size(), b.ttl_size(), b.gso_segs_size()));
+        "batch %d: columns of unequal length (hash %d, residence_ns %d, ttl %d, gso_segs %d, "
+        "queue_ns %d; each of these is either absent or as long as hash)",
+        b.seq(), n, b.residence_ns_size(), b.ttl_size(), b.gso_segs_size(), b.queue_ns_size()));
   }
   out->resize(n);
   for (int i = 0; i < n; ++i) {
@@ -49,6 +50,8 @@ absl::Status ObservationsFromBatch(const v1::ObservationBatch& b,
     o.residence_ns = b.residence_ns_size() ? b.residence_ns(i) : 0;
     o.ttl = b.ttl_size() ? b.ttl(i) : 0;
     o.gso_segs = b.gso_segs_size() && b.gso_segs(i) > 0 ? b.gso_segs(i) : 1;
+    o.queue_ns = b.queue_ns_size() ? b.queue_ns(i) : 0;
+    if (!b.queue_ns_size()) o.flags &= ~Observation::kFlagHandoff;  // no queue time sent
   }
   return absl::OkStatus();
 }

@@ -154,7 +154,8 @@ absl::Status IngestClient::Pump() {
     absl::StatusOr<v1::ObservationBatch> batch = pending_->NextUnsent();
     if (!batch.ok()) return absl::OkStatus();  // the rest could not be read: dropped, counted
     pending_->MarkSent(batch->seq());
-    if (!Write(*std::move(batch))) continue;  // broken: found above
+    // A broken stream is found at the top of the next turn.
+    Write(*std::move(batch));
   }
 }
 

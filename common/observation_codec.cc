@@ -9,7 +9,8 @@ namespace {
 
 // 1: the core fields. 2: then residence_ns (as its difference from
 // exit - arrival, zero unless the wall clock moved), ttl and gso_segs.
-constexpr uint8_t kVersion = 2;
+// 3: then queue_ns.
+constexpr uint8_t kVersion = 3;
 
 void PutVarint(uint64_t v, std::string* out) {
   while (v >= 0x80) {
@@ -104,6 +105,9 @@ std::string Encode(absl::Span<const Observation> obs, uint8_t version, size_t* c
     for (const Observation& o : obs) PutVarint(o.ttl, &out);
     for (const Observation& o : obs) PutVarint(o.gso_segs, &out);
   }
+  if (version >= 3) {
+    for (const Observation& o : obs) PutVarint(o.queue_ns, &out);
+  }
   return out;
 }
 
@@ -116,7 +120,7 @@ std::string EncodeObservations(absl::Span<const Observation> obs, size_t* core_s
 std::string EncodeCoreFields(absl::Span<const Observation> obs) { return Encode(obs, 1, nullptr); }
 
 std::string CoreFieldsOf(absl::string_view encoded, size_t core_size) {
-  // Version 2 starts with the version 1 layout: only the version byte differs.
+  // Versions 2 and 3 start with the version 1 layout: only the version byte differs.
   std::string core(encoded.substr(0, core_size));
   if (!core.empty()) core[0] = 1;
   return core;
@@ -163,11 +167,17 @@ absl::Status DecodeObservations(absl::string_view data, std::vector<Observation>
     }
     for (uint64_t i = 0; ok && i < n; ++i) ok = r.Varint32(&o[i].ttl);
     for (uint64_t i = 0; ok && i < n; ++i) ok = r.Varint32(&o[i].gso_segs);
+    if (version >= 3) {
+      for (uint64_t i = 0; ok && i < n; ++i) ok = r.Varint(&o[i].queue_ns);
+    } else {
+      for (uint64_t i = 0; i < n; ++i) o[i].queue_ns = 0;
+    }
   } else {
     for (uint64_t i = 0; i < n; ++i) {
       o[i].residence_ns = 0;
       o[i].ttl = 0;
       o[i].gso_segs = 1;
+      o[i].queue_ns = 0;
     }
   }
   if (ok && r.remaining() != 0) ok = false;

@@ -12,18 +12,20 @@
 namespace hoplat {
 
 // Compact, self-describing encoding of a run of observations, used for the
-// collector's raw store (and the agent's spool). Columnar: the 8-byte hashes
-// are random and stored as is; arrival times are delta-coded, exit times are
-// stored as the (small) residence, and the 32-bit fields as varints. A typical
-// observation takes 17-20 bytes instead of 40.
+// collector's raw store (the agent's spool keeps batches as protobuf).
+// Columnar: the 8-byte hashes are random and stored as is; arrival times are
+// delta-coded, exit times are stored as the (small) residence, and the
+// 32-bit fields as varints: well under half of the 52 bytes of the struct's
+// fields (bench/README.md has what a stored observation costs).
 //
-// Layout: u8 version (2), varint n, n x u64le hash, varint first arrival,
+// Layout: u8 version (3), varint n, n x u64le hash, varint first arrival,
 // (n-1) x zigzag varint arrival delta, n x zigzag varint (exit - arrival),
 // then n varints for each of ifindex_in, ifindex_out, length, flags; from
 // version 2, n x zigzag varint (residence_ns - (exit - arrival)), then n
-// varints for each of ttl, gso_segs. Version 1 blocks (stored before) decode
-// with residence_ns 0, ttl 0, gso_segs 1. *core_size, if given, is where
-// the version 1 columns end (see CoreFieldsOf).
+// varints for each of ttl, gso_segs; from version 3, n varints of queue_ns.
+// Version 1 blocks (stored before) decode with residence_ns 0, ttl 0,
+// gso_segs 1, version 1 and 2 blocks with queue_ns 0. *core_size, if given,
+// is where the version 1 columns end (see CoreFieldsOf).
 std::string EncodeObservations(absl::Span<const Observation> observations,
                                size_t* core_size = nullptr);
 

@@ -48,6 +48,13 @@ void hoplat_flush_timer_fn(struct timer_list *t)
 		mod_timer(&hn->flush_timer, jiffies + msecs_to_jiffies(hoplat_flush_ms));
 }
 
+void hoplat_wake_work_fn(struct irq_work *work)
+{
+	struct hoplat_net *hn = container_of(work, struct hoplat_net, wake_work);
+
+	wake_up_interruptible(&hn->wait);
+}
+
 static int hoplat_open(struct inode *inode, struct file *file)
 {
 	struct hoplat_reader *r;

@@ -2,7 +2,8 @@
 /*
  * The netfilter hooks: arrival at PRE_ROUTING and LOCAL_OUT (first of all
  * hooks), exit at POST_ROUTING and LOCAL_IN (last of all, after NAT and
- * filtering). They run in softirq context, or in process context for local
+ * filtering). A record leaving by POST_ROUTING waits for its hand-off to
+ * the driver, after the qdisc (handoff.c). They run in softirq context, or in process context for local
  * traffic: every per-CPU access is made with BH disabled, nothing sleeps,
  * nothing allocates, and no lock is shared with readers.
  */
@@ -15,7 +16,7 @@
 
 #include "hoplat.h"
 
-static const void *skb_read(const void *ctx, u32 offset, u32 len, void *buf)
+const void *hoplat_skb_read(const void *ctx, u32 offset, u32 len, void *buf)
 {
 	const struct sk_buff *skb = ctx;
 
@@ -41,13 +42,14 @@ static unsigned int hoplat_arrival_hook(void *priv, struct sk_buff *skb,
 	/* Whatever a dropped packet left at this address is not ours (it is
 	 * counted in its own namespace). */
 	hoplat_stash_forget(skb);
+	hoplat_handoff_forget(skb);
 	if (!cfg || !cfg->enabled || !(cfg->paths & family_bit(state)) ||
 	    (local_out && !(cfg->paths & HOPLAT_PATH_LOCAL_OUT)))
 		goto out;
 	HOPLAT_COUNT(hn, seen);
 	/* A GRO/GSO aggregate hashes like its first segment (see hash-fields.md). */
 	gso_size = skb_is_gso(skb) ? skb_shinfo(skb)->gso_size : 0;
-	if (hoplat_hash_packet(&cfg->key, state->pf == NFPROTO_IPV6, skb_read, skb,
+	if (hoplat_hash_packet(&cfg->key, state->pf == NFPROTO_IPV6, hoplat_skb_read, skb,
 			       skb->len - skb_network_offset(skb), gso_size, &info)) {
 		HOPLAT_COUNT(hn, parse_errors);
 		goto out;
@@ -82,7 +84,6 @@ static unsigned int hoplat_exit_hook(void *priv, struct sk_buff *skb,
 	struct hoplat_net *hn = hoplat_pernet(state->net);
 	const struct hoplat_config *cfg = rcu_dereference(hn->config);
 	bool local_in = state->hook == NF_INET_LOCAL_IN;
-	struct hoplat_rings *rings;
 	struct hoplat_record rec;
 	struct hoplat_stashed_arrival a;
 	bool wake = false;
@@ -114,13 +115,28 @@ static unsigned int hoplat_exit_hook(void *priv, struct sk_buff *skb,
 	rec.version = HOPLAT_RECORD_VERSION;
 	rec.ttl = a.ttl;
 	rec.cpu = smp_processor_id();
-	rec.reserved1 = 0;
+	rec.queue_ns = 0;
 
-	rings = rcu_dereference(hn->rings);
-	if (!rings)
-		HOPLAT_COUNT(hn, no_reader);
-	else if (!hoplat_rings_push(rings, &rec, &wake))
-		HOPLAT_COUNT(hn, ring_drops);
+	if (local_in || !state->out) {
+		hoplat_deliver(hn, &rec, &wake);
+	} else if (skb_is_gso(skb) && netif_needs_gso(skb, netif_skb_features(skb))) {
+		/* Segmented in software before the driver: the segments are new skbs. */
+		rec.flags |= HOPLAT_F_SW_GSO;
+		HOPLAT_COUNT(hn, handoff_gso);
+		hoplat_deliver(hn, &rec, &wake);
+	} else if (unlikely(skb_headroom(skb) < LL_RESERVED_SPACE(state->out) &&
+			    state->out->header_ops)) {
+		/*
+		 * Too little room for the link-layer header: ip_finish_output2
+		 * and ip6_finish_output2 replace a forwarded skb by an expanded
+		 * copy (skb_expand_head), whose hand-off is another skb's.
+		 */
+		HOPLAT_COUNT(hn, handoff_unseen);
+		hoplat_deliver(hn, &rec, &wake);
+	} else {
+		/* Leaves at its hand-off to the driver, after the qdisc. */
+		hoplat_handoff_put(state->net, skb, state->out, now_mono, &rec);
+	}
 out:
 	local_bh_enable();
 	if (wake)

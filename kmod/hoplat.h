@@ -3,6 +3,7 @@
 #ifndef HOPLAT_INTERNAL_H
 #define HOPLAT_INTERNAL_H
 
+#include <linux/irq_work.h>
 #include <linux/mutex.h>
 #include <linux/netfilter.h>
 #include <linux/percpu.h>
@@ -34,6 +35,9 @@ struct hoplat_stats {
 	u64_stats_t unmatched;
 	u64_stats_t filtered;
 	u64_stats_t stash_full;
+	u64_stats_t handoff_gso;
+	u64_stats_t handoff_unseen;
+	u64_stats_t handoff_full;
 	struct u64_stats_sync syncp;
 };
 
@@ -49,7 +53,9 @@ struct hoplat_stats {
 struct hoplat_counters {
 	u64 seen, sampled, ring_drops, no_reader, parse_errors, unmatched, records_read;
 	u64 filtered, close_discards, stash_full;
+	u64 handoff_gso, handoff_unseen, handoff_full;
 	u64 in_stash;	/* a gauge: waiting between the hooks at the time of reading */
+	u64 in_handoff;	/* a gauge: waiting for their device hand-off */
 };
 
 struct hoplat_rings;
@@ -66,6 +72,7 @@ struct hoplat_net {
 	atomic64_t records_read;
 	atomic64_t close_discards;	/* records the last reader closed on */
 	wait_queue_head_t wait;
+	struct irq_work wake_work;	/* wakes the reader from a tracepoint probe */
 	struct timer_list flush_timer;
 	bool flushing;	/* the flush timer re-arms itself while set */
 	/* Set at namespace exit, once its hooks are gone: the stash purges its entries. */
@@ -86,6 +93,8 @@ void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out);
 
 /* hook.c */
 extern const struct nf_hook_ops hoplat_hook_ops[];
+/* hoplat_read_t over an skb, from its network header */
+const void *hoplat_skb_read(const void *ctx, u32 offset, u32 len, void *buf);
 extern const unsigned int hoplat_hook_ops_count;
 
 /*
@@ -121,6 +130,24 @@ void hoplat_stash_count(const struct net *net, u64 *waiting, u64 *stale);
 /* Process context: drops the entries of every namespace marked dying. */
 void hoplat_stash_purge(void);
 
+/*
+ * handoff.c: records between POST_ROUTING and the driver hand-off
+ * (net_dev_start_xmit), one lock-free table for all CPUs
+ */
+int hoplat_handoff_init(void);
+void hoplat_handoff_exit(void);
+/* BH disabled. */
+void hoplat_handoff_put(const struct net *net, const struct sk_buff *skb,
+			const struct net_device *dev, u64 exit_mono,
+			const struct hoplat_record *rec);
+void hoplat_handoff_forget(const struct sk_buff *skb);
+/* Process context. */
+u64 hoplat_handoff_count(const struct net *net);
+void hoplat_handoff_purge(void);
+
+/* tracepoint.c: a kernel tracepoint by name (most are not exported) */
+struct tracepoint *hoplat_tracepoint_find(const char *name);
+
 /* ring.c: per-CPU single-producer single-consumer record rings */
 extern unsigned int hoplat_ring_records;	/* module parameter ring_records */
 int hoplat_ring_init(void);
@@ -129,6 +156,11 @@ void hoplat_rings_free(struct hoplat_rings *rings);
 /* Records written and not read yet; only once no producer runs (after synchronize_net). */
 u64 hoplat_rings_unread(struct hoplat_rings *rings);
 bool hoplat_rings_push(struct hoplat_rings *rings, const struct hoplat_record *rec, bool *wake);
+/*
+ * BH disabled: rec into this CPU's ring of the namespace's reader, or
+ * counted (no_reader, ring_drops). *wake: the reader should be woken.
+ */
+void hoplat_deliver(struct hoplat_net *hn, const struct hoplat_record *rec, bool *wake);
 bool hoplat_rings_empty(struct hoplat_rings *rings);
 ssize_t hoplat_rings_read(struct hoplat_rings *rings, char __user *buf, size_t records,
 			  unsigned int *next_cpu);
@@ -137,6 +169,7 @@ ssize_t hoplat_rings_read(struct hoplat_rings *rings, char __user *buf, size_t r
 int hoplat_chardev_init(void);
 void hoplat_chardev_exit(void);
 void hoplat_flush_timer_fn(struct timer_list *t);
+void hoplat_wake_work_fn(struct irq_work *work);
 
 /* netlink.c */
 int hoplat_netlink_init(void);

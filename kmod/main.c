@@ -21,9 +21,12 @@ static int __init hoplat_module_init(void)
 	err = hoplat_stash_init();
 	if (err)
 		return err;
-	err = hoplat_netns_init();
+	err = hoplat_handoff_init();
 	if (err)
 		goto stash_exit;
+	err = hoplat_netns_init();
+	if (err)
+		goto handoff_exit;
 	err = hoplat_netlink_init();
 	if (err)
 		goto netns_exit;
@@ -36,6 +39,8 @@ netlink_exit:
 	hoplat_netlink_exit();
 netns_exit:
 	hoplat_netns_exit();
+handoff_exit:
+	hoplat_handoff_exit();
 stash_exit:
 	hoplat_stash_exit();
 	return err;
@@ -46,6 +51,7 @@ static void __exit hoplat_module_exit(void)
 	hoplat_chardev_exit();
 	hoplat_netlink_exit();
 	hoplat_netns_exit();	/* no hook runs after this */
+	hoplat_handoff_exit();
 	hoplat_stash_exit();
 	rcu_barrier();	/* kfree_rcu() of configurations */
 }

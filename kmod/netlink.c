@@ -47,6 +47,10 @@ static int put_counters(struct sk_buff *msg, struct hoplat_net *hn)
 	    nla_put_u64_64bit(msg, HOPLAT_A_CLOSE_DISCARDS, c.close_discards, HOPLAT_A_PAD) ||
 	    nla_put_u64_64bit(msg, HOPLAT_A_STASH_FULL, c.stash_full, HOPLAT_A_PAD) ||
 	    nla_put_u64_64bit(msg, HOPLAT_A_IN_STASH, c.in_stash, HOPLAT_A_PAD) ||
+	    nla_put_u64_64bit(msg, HOPLAT_A_HANDOFF_GSO, c.handoff_gso, HOPLAT_A_PAD) ||
+	    nla_put_u64_64bit(msg, HOPLAT_A_HANDOFF_UNSEEN, c.handoff_unseen, HOPLAT_A_PAD) ||
+	    nla_put_u64_64bit(msg, HOPLAT_A_HANDOFF_FULL, c.handoff_full, HOPLAT_A_PAD) ||
+	    nla_put_u64_64bit(msg, HOPLAT_A_IN_HANDOFF, c.in_handoff, HOPLAT_A_PAD) ||
 	    nla_put_u64_64bit(msg, HOPLAT_A_RECORDS_READ, c.records_read, HOPLAT_A_PAD))
 		return -EMSGSIZE;
 	return 0;

@@ -9,8 +9,8 @@
  * unregisters the hooks, and the core waits for an RCU grace period (the
  * hooks run inside rcu_read_lock) before exit, so that no hook of the
  * namespace runs any more; exit removes /proc/net/hoplat and marks it
- * dying; exit_batch purges the stash of the whole batch at once, then
- * frees the counters.
+ * dying; exit_batch purges the stash and the hand-off table of the whole
+ * batch at once, then frees the counters.
  */
 #include <linux/percpu.h>
 #include <linux/slab.h>
@@ -42,6 +42,9 @@ void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out)
 			c.unmatched = u64_stats_read(&s->unmatched);
 			c.filtered = u64_stats_read(&s->filtered);
 			c.stash_full = u64_stats_read(&s->stash_full);
+			c.handoff_gso = u64_stats_read(&s->handoff_gso);
+			c.handoff_unseen = u64_stats_read(&s->handoff_unseen);
+			c.handoff_full = u64_stats_read(&s->handoff_full);
 		} while (u64_stats_fetch_retry(&s->syncp, start));
 		out->seen += c.seen;
 		out->sampled += c.sampled;
@@ -51,6 +54,9 @@ void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out)
 		out->unmatched += c.unmatched;
 		out->filtered += c.filtered;
 		out->stash_full += c.stash_full;
+		out->handoff_gso += c.handoff_gso;
+		out->handoff_unseen += c.handoff_unseen;
+		out->handoff_full += c.handoff_full;
 	}
 	out->records_read = atomic64_read(&hn->records_read);
 	out->close_discards = atomic64_read(&hn->close_discards);
@@ -58,6 +64,7 @@ void hoplat_read_counters(struct hoplat_net *hn, struct hoplat_counters *out)
 	 * such when dropped, and leave the stash's count then. */
 	hoplat_stash_count(hn->net, &out->in_stash, &stale);
 	out->unmatched += stale;
+	out->in_handoff = hoplat_handoff_count(hn->net);
 }
 
 static int __net_init hoplat_net_init(struct net *net)
@@ -70,6 +77,7 @@ static int __net_init hoplat_net_init(struct net *net)
 	mutex_init(&hn->config_lock);
 	init_waitqueue_head(&hn->wait);
 	timer_setup(&hn->flush_timer, hoplat_flush_timer_fn, 0);
+	init_irq_work(&hn->wake_work, hoplat_wake_work_fn);
 	hn->stats = alloc_percpu(struct hoplat_stats);
 	if (!hn->stats)
 		return -ENOMEM;
@@ -124,9 +132,12 @@ static void __net_exit hoplat_net_exit_batch(struct list_head *net_exit_list)
 	/* Once for the batch (a namespace churn exits many at once). The
 	 * entries' own counts die with their namespace: nobody can read them. */
 	hoplat_stash_purge();
+	hoplat_handoff_purge();
 	list_for_each_entry(net, net_exit_list, exit_list) {
 		struct hoplat_net *hn = hoplat_pernet(net);
 
+		/* Queued by a claimer that finished before the purge's grace period. */
+		irq_work_sync(&hn->wake_work);
 		kfree(rcu_dereference_protected(hn->config, true));
 		free_percpu(hn->stats);
 	}

@@ -20,9 +20,11 @@ static int hoplat_proc_show(struct seq_file *m, void *v)
 	rcu_read_unlock();
 	seq_printf(m, "packets_seen %llu\npackets_sampled %llu\nring_drops %llu\nno_reader %llu\n"
 		      "parse_errors %llu\nunmatched %llu\nrecords_read %llu\nfiltered %llu\n"
-		      "close_discards %llu\nstash_full %llu\nin_stash %llu\n",
+		      "close_discards %llu\nstash_full %llu\nin_stash %llu\nhandoff_gso %llu\n"
+		      "handoff_unseen %llu\nhandoff_full %llu\nin_handoff %llu\n",
 		   c.seen, c.sampled, c.ring_drops, c.no_reader, c.parse_errors, c.unmatched,
-		   c.records_read, c.filtered, c.close_discards, c.stash_full, c.in_stash);
+		   c.records_read, c.filtered, c.close_discards, c.stash_full, c.in_stash,
+		   c.handoff_gso, c.handoff_unseen, c.handoff_full, c.in_handoff);
 	return 0;
 }
 

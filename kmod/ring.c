@@ -99,6 +99,20 @@ bool hoplat_rings_push(struct hoplat_rings *rings, const struct hoplat_record *r
 	return hoplat_ring_push(this_cpu_ptr(rings->pcpu), rings->mask, rec, wake);
 }
 
+void hoplat_deliver(struct hoplat_net *hn, const struct hoplat_record *rec, bool *wake)
+{
+	struct hoplat_rings *rings;
+
+	/* The hooks hold it already; a tracepoint probe holds only preemption. */
+	rcu_read_lock();
+	rings = rcu_dereference(hn->rings);
+	if (!rings)
+		HOPLAT_COUNT(hn, no_reader);
+	else if (!hoplat_rings_push(rings, rec, wake))
+		HOPLAT_COUNT(hn, ring_drops);
+	rcu_read_unlock();
+}
+
 bool hoplat_rings_empty(struct hoplat_rings *rings)
 {
 	int cpu;

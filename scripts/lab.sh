@@ -4,7 +4,7 @@
 # module loaded; one hoplat-agent per router; the collector on this host
 # (as it runs off-router in a fleet), reached through QEMU's user
 # networking; ping, iperf3 TCP and UDP both ways with a tc netem delay on
-# r2 -> r3. Ends by printing the path and per-hop tables from the collector
+# r2 -> r3 (r2's egress queue, or with --wire the wire itself). Ends by printing the path and per-hop tables from the collector
 # and the grpcurl commands that ask the same.
 usage() {
   cat <<'EOT'
@@ -13,6 +13,10 @@ Usage: scripts/lab.sh [options]
   --jitter MS        netem jitter on top of it: each packet's delay is uniform
                      in delay +- jitter (default 0)
   --symmetric        the same netem on r3 -> r2 too (a link as slow both ways)
+  --wire             the delay on the wire between r2 and r3 (netem in a bridge
+                     between them, where no router sees it) rather than in r2's
+                     egress queue (a netem qdisc on r2, which hoplat shows as
+                     r2's queueing, not as hop latency)
   --seconds N        traffic time of each kind (ping, TCP, UDP, TCP back; default 10)
   --clocks           give r2's agent a clock 3 ms ahead, r3's one 1.5 ms behind
                      drifting +50 ppm (the agents' lab clock: the routers still
@@ -43,12 +47,13 @@ EOT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-two=0 delay=20 jitter=0 symmetric=0 seconds=10 port=50051 collector="" keep=1 prebuilt="" stop_only=0 clocks=0
+two=0 delay=20 jitter=0 symmetric=0 wire=0 seconds=10 port=50051 collector="" keep=1 prebuilt="" stop_only=0 clocks=0
 while [ $# -gt 0 ]; do
   case $1 in
     --delay) delay=${2:?}; shift 2 ;;
     --jitter) jitter=${2:?}; shift 2 ;;
     --symmetric) symmetric=1; shift ;;
+    --wire) wire=1; shift ;;
     --two-kernels) two=1; shift ;;
     --seconds) seconds=${2:?}; shift 2 ;;
     --clocks) clocks=1; shift ;;
@@ -142,7 +147,7 @@ if [ "$two" = 0 ]; then
   vmdir="$bin/vm-lab"
   rm -f "$vmdir/serial.log"  # a previous run's progress is not this one's
   HOPLAT_BIN=$bin TIMEOUT=$((300 + 8 * seconds)) QEMU_NET="-nic user,model=virtio-net-pci" \
-    GUEST_ARGS="hoplat.lab=1 hoplat.port=$port hoplat.delay_ms=$delay hoplat.seconds=$seconds hoplat.clocks=$clocks hoplat.jitter_ms=$jitter hoplat.symmetric=$symmetric" \
+    GUEST_ARGS="hoplat.lab=1 hoplat.port=$port hoplat.delay_ms=$delay hoplat.seconds=$seconds hoplat.clocks=$clocks hoplat.jitter_ms=$jitter hoplat.symmetric=$symmetric hoplat.wire=$wire" \
     tests/vm/run.sh standard "$vmdir" >"$labdir/vm.log" 2>&1 &
   vm=$!
   while kill -0 $vm 2>/dev/null; do
@@ -226,6 +231,11 @@ done_steps
 
 netem="delay ${delay} ms"; [ "$jitter" = 0 ] || netem="$netem +- ${jitter} ms"
 ways="r2 -> r3"; [ "$symmetric" = 0 ] || ways="r2 -> r3 and r3 -> r2"
+if [ "$wire" = 1 ]; then
+  where="on the wire (a bridge between r2 and r3 that no router sees)"
+else
+  where="in r2's egress queue toward r3 (a qdisc: hoplat shows it as r2's queueing, not in the hop)"
+fi
 if [ "$two" = 1 ]; then
   echo "The lab on two kernels: guest a runs h1 and r1, guest b r2, r3 and h2, each with its own"
   echo "kernel, module, agents and clock, joined r1 - r2 by a QEMU socket link; no netem."
@@ -234,7 +244,8 @@ if [ "$two" = 1 ]; then
   echo "ways (== clocks ==) and takes it out of every figure that crosses the link.)"
   grep -ah '^HOPLAT_INFO hostclock' "$bin/vm-lab-a/results.txt" "$bin/vm-lab-b/results.txt" | sed 's/^HOPLAT_INFO /  /' || true
 else
-echo "The lab: h1 - r1 - r2 - r3 - h2, tc netem $netem on $ways, ${seconds} s of each traffic kind."
+echo "The lab: h1 - r1 - r2 - r3 - h2, tc netem $netem on $ways, ${seconds} s of each traffic kind;"
+echo "the delay is $where."
 fi
 if [ "$two" = 1 ]; then :
 elif [ "$clocks" = 1 ]; then
@@ -243,12 +254,15 @@ elif [ "$clocks" = 1 ]; then
   echo "after r3; the TTL keeps the paths in order. The collector measures each pair's offset"
   echo "from the packets both ways (== clocks ==) and takes it out of every figure below; the"
   echo "clock bound says how well it is known."
-  if [ "$symmetric" = 0 ]; then
-    echo "On r2 - r3 the netem delay runs one way only, so no method can tell it from an offset:"
-    echo "the estimate is off by half the delay, the bound covers it, and the figures it makes"
-    echo "uncertain say UNCERTAIN.)"
+  if [ "$wire" = 0 ]; then
+    echo "The netem delay is r2's queue, timed inside r2: the wire itself is as fast both ways.)"
+  elif [ "$symmetric" = 0 ]; then
+    echo "On the wire r2 - r3 the netem delay runs one way only, so no method can tell it from"
+    echo "an offset: the estimate is off by half the delay, the bound covers it, and the figures"
+    echo "it makes uncertain say UNCERTAIN.)"
   else
-    echo "The netem delay runs both ways on r2 - r3: the estimate is exact to within the bound.)"
+    echo "The netem delay runs both ways on the wire r2 - r3: the estimate is exact to within the"
+    echo "bound.)"
   fi
 else
   echo "(The three routers are namespaces of one guest kernel: their agents report its boot id"
@@ -267,7 +281,7 @@ else
   echo; echo "== path latency r3 -> r1 (h2 -> h1: the same netem delay) =="
 fi
 hoplat path r3 r1
-echo; echo "== per hop, and residence in each router =="; hoplat hops
+echo; echo "== per hop (the wire), residence (forwarding) and egress queue in each router =="; hoplat hops
 if [ "$clocks" = 1 ] || [ "$two" = 1 ]; then echo; echo "== clocks: b - a, measured from traffic both ways =="; hoplat clocks; fi
 slowest=$(hoplat paths | awk '/^r1 > r2 > r3 / { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9a-f]{16}$/) print $i }' || true)
 if [ -n "$slowest" ]; then echo; echo "== the slowest packet r1 -> r3 =="; hoplat trace "$slowest"; fi

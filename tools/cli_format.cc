@@ -51,6 +51,12 @@ std::string FormatDuration(const google::protobuf::Duration& d, bool present) {
   return absl::StrFormat("%.4gs", ns / 1e9);
 }
 
+std::string QueueName(const v1::QueueSummary& q) {
+  if (q.ifindex() == 0) return q.node();
+  if (q.interface_name().empty()) return absl::StrCat(q.node(), " #", q.ifindex());
+  return absl::StrCat(q.node(), " ", q.interface_name(), " (#", q.ifindex(), ")");
+}
+
 std::vector<std::string> SummaryHeader(std::string first) {
   return {std::move(first), "count", "min", "p50", "p90", "p99", "p99.9", "max", "clock-err"};
 }

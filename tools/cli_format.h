@@ -28,6 +28,9 @@ std::string FormatDuration(const google::protobuf::Duration& d, bool present = t
 // p50, p90, p99, p99.9, max, clock errors.
 std::vector<std::string> SummaryCells(std::string first, const v1::LatencySummary& s);
 std::vector<std::string> SummaryHeader(std::string first);
+// "r2" for a router's queues together, "r2 r2-r3 (#5)" for one interface
+// ("r2 #5" when its name is not known).
+std::string QueueName(const v1::QueueSummary& q);
 
 // A clock error bound with where it comes from (ClockMethod):
 // "±0 (shared clock)", "±4us (reported)", "±32s (NOT SYNC)", "±180us

@@ -258,6 +258,14 @@ int Hops(v1::Query::Stub* q, const std::string& node, const std::string& to) {
         if (s.node() == n) *kept.add_residences() = s;
       }
     }
+    // Queues of the nodes that send along the segment (not its last: its
+    // queue is after the segment).
+    for (const v1::QueueSummary& s : r.queues()) {
+      if (s.node() != to &&
+          std::find(routers.begin(), routers.end(), s.node()) != routers.end()) {
+        *kept.add_queues() = s;
+      }
+    }
     r = kept;
   }
   if (absl::GetFlag(FLAGS_json)) return PrintJson(r);
@@ -281,6 +289,13 @@ int Hops(v1::Query::Stub* q, const std::string& node, const std::string& to) {
   hoplat::Table res(hoplat::SummaryHeader("residence"));
   for (const v1::ResidenceSummary& s : r.residences()) res.Add(hoplat::SummaryCells(s.node(), s.latency()));
   std::cout << hops.Render() << "\n" << res.Render();
+  if (r.queues_size() > 0) {
+    hoplat::Table queues(hoplat::SummaryHeader("egress queue"));
+    for (const v1::QueueSummary& s : r.queues()) {
+      queues.Add(hoplat::SummaryCells(hoplat::QueueName(s), s.latency()));
+    }
+    std::cout << "\n" << queues.Render();
+  }
   return 0;
 }
 

@@ -189,4 +189,11 @@ absl::StatusOr<int64_t> DeleteBatchesBefore(Db* db, int64_t before_ns, int limit
   return db->changes();
 }
 
+absl::StatusOr<int64_t> LastBatchId(Db* db) {
+  Stmt last(db, "SELECT coalesce(max(id), 0) FROM batches");
+  absl::Status status;
+  if (!last.Step(&status)) return status;
+  return last.Int(0);
+}
+
 }  // namespace hoplat

@@ -86,6 +86,9 @@ class BatchReader {
 // how many went.
 absl::StatusOr<int64_t> DeleteBatchesBefore(Db* db, int64_t before_ns, int limit);
 
+// The highest batch id stored (0 when there is none).
+absl::StatusOr<int64_t> LastBatchId(Db* db);
+
 }  // namespace hoplat
 
 #endif  // HOPLAT_COLLECTOR_STORE_BATCHES_TABLE_H_

@@ -13,7 +13,7 @@ namespace {
 //   (common/observation_codec.h). UNIQUE(node, seq) makes resends idempotent.
 //   No index on packet hashes here: see hash_index.
 // hash_index: sorted (hash, batch id) blocks, one per hash bucket per flush,
-//   written in bulk by the writer (collector/hash_index.h).
+//   written in bulk by the writer (collector/store/hash_index.h).
 // aggregates: one row per (kind, key, minute) of sealed minutes.
 // meta: sealed_end_minute, indexed_through_batch, resealed_minutes.
 // dirty_minutes: sealed minutes whose rows wait to be correlated again.

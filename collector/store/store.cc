@@ -70,13 +70,9 @@ absl::Status Store::Init() {
   absl::StatusOr<std::vector<NodeRow>> nodes = ReadNodes(db_.get());
   if (!nodes.ok()) return nodes.status();
   nodes_at_open_ = *std::move(nodes);
-  {
-    Stmt last(db_.get(), "SELECT coalesce(max(id), 0) FROM batches");
-    absl::Status status;
-    if (!last.Step(&status)) return status;
-    last_batch_id_at_open_ = last.Int(0);
-    last.Reset();
-  }
+  absl::StatusOr<int64_t> last_batch = LastBatchId(db_.get());
+  if (!last_batch.ok()) return last_batch.status();
+  last_batch_id_at_open_ = *last_batch;
 
   // Batches committed after the last hash index flush: put them back in the
   // in-memory part of the index.

@@ -19,6 +19,18 @@ TEST(AggregateKeyTest, TextNamesTheNodesInOrderAndReadsBack) {
   EXPECT_EQ(KeyNodes("r1"), std::vector<std::string>{"r1"});
 }
 
+TEST(AggregateKeyTest, InterfaceKeysReadBackAndRejectWhatTheyDidNotWrite) {
+  EXPECT_EQ(InterfaceKeyText("r2", 5), "r2:5");
+  std::string node;
+  uint32_t ifindex = 0;
+  ASSERT_TRUE(ParseInterfaceKey(InterfaceKeyText("r2.lab-1", 4294967295u), &node, &ifindex));
+  EXPECT_EQ(node, "r2.lab-1");
+  EXPECT_EQ(ifindex, 4294967295u);
+  for (const char* bad : {"r2", ":5", "r2:", "r2:x", "r2:4294967296", "r2:-1"}) {
+    EXPECT_FALSE(ParseInterfaceKey(bad, &node, &ifindex)) << bad;
+  }
+}
+
 TEST(AggregateKeyTest, KindAndTextBothDistinguishKeys) {
   std::map<AggregateKey, int> keys;
   keys[{AggKind::kHop, "r1>r2"}] = 1;

@@ -103,6 +103,36 @@ TEST_F(CorrelatorTest, ExactHopResidenceAndPathValues) {
   EXPECT_EQ(correlator_.pending_observations(), 0u);
 }
 
+TEST_F(CorrelatorTest, EgressQueueIsTheRoutersNotTheNextHops) {
+  // r2's 20 ms to r3 is 5 ms in r2's egress queue toward interface 7 (its
+  // hand-off timed) and 15 ms on the wire; r1's hand-off was not timed.
+  std::vector<Crossing> packets = FixedPackets(100);
+  for (Crossing& c : packets) {
+    Observation& r2 = c.per_router[1];
+    r2.flags |= Observation::kFlagHandoff;
+    r2.queue_ns = 5'000'000;
+    r2.ifindex_out = 7;
+  }
+  Feed(0, packets);
+  Feed(1, packets);
+  Feed(2, packets);
+  SealEverything();
+
+  EXPECT_EQ(Row(AggKind::kHop, "r1>r2").latency.max(), 1'000'000);
+  EXPECT_EQ(Row(AggKind::kHop, "r2>r3").latency.min(), 15'000'000);
+  EXPECT_EQ(Row(AggKind::kHop, "r2>r3").latency.max(), 15'000'000);
+  EXPECT_EQ(Row(AggKind::kResidence, "r2").latency.max(), 20'000);  // forwarding only
+  const LatencyAggregate& q = Row(AggKind::kQueue, "r2:7");
+  EXPECT_EQ(q.latency.count(), 100u);
+  EXPECT_EQ(q.latency.min(), 5'000'000);
+  EXPECT_EQ(q.latency.max(), 5'000'000);
+  EXPECT_EQ(rows_.count({AggKind::kQueue, "r1:0"}), 0u);  // not timed: no queue row
+  // A span ends when the packet left its last node: after r2's queue.
+  EXPECT_EQ(Row(AggKind::kSpan, "r1>r2").latency.max(), 10'000 + 1'000'000 + 20'000 + 5'000'000);
+  EXPECT_EQ(Row(AggKind::kPath, "r1>r2>r3").latency.max(),
+            10'000 + 1'000'000 + 20'000 + 20'000'000 + 30'000);
+}
+
 TEST_F(CorrelatorTest, PercentilesWithinHistogramBoundOfExactValues) {
   std::mt19937_64 rng(42);
   std::lognormal_distribution<double> hop(std::log(2e6), 0.8);     // ~2 ms

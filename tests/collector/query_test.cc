@@ -246,6 +246,82 @@ TEST_F(QueryTest, HopLatencyGivesEveryHopAndResidence) {
       << "an unknown node is NOT_FOUND here as in PathLatency";
 }
 
+// r2's egress queue, timed at the hand-off: the router's (over its
+// interfaces and per interface, named from its agent's report), not the
+// next hop's.
+TEST_F(QueryTest, HopLatencyGivesEachRoutersEgressQueuesByInterface) {
+  auto report = Client("r2", 2000);
+  ASSERT_TRUE(report->Connect().ok());
+  v1::NodeReport r2;
+  for (auto [index, name] : {std::pair<uint32_t, const char*>{2, "r2-r1"}, {3, "r2-r3"}}) {
+    v1::NetworkInterface* i = r2.add_interfaces();
+    i->set_ifindex(index);
+    i->set_name(name);
+  }
+  ASSERT_TRUE(report->SendReport(r2).ok());
+  ASSERT_TRUE(report->Close().ok());
+  // Three minutes later, 500 packets of which r2 timed the queue toward
+  // interface 3 (5 ms) and, for every fifth, toward interface 4 (1 ms).
+  const uint64_t start = kT0 + 3 * static_cast<uint64_t>(kNsPerMinute);
+  std::vector<std::vector<Observation>> per(3);
+  for (int i = 0; i < 500; ++i) {
+    Crossing c = Cross(TestHash(100'000 + i), start + static_cast<uint64_t>(i) * 1'000'000,
+                       {kRes[0], kRes[1], kRes[2]}, {kHop1, Hop2(i)});
+    Observation& q = c.per_router[1];
+    q.flags |= Observation::kFlagHandoff;
+    q.ifindex_out = i % 5 == 0 ? 4 : 3;
+    q.queue_ns = i % 5 == 0 ? 1'000'000 : 5'000'000;
+    for (int r = 0; r < 3; ++r) per[r].push_back(c.per_router[r]);
+  }
+  for (int r = 0; r < 3; ++r) {
+    auto client = Client("r" + std::to_string(r + 1), 1000);
+    ASSERT_TRUE(client->Connect().ok());
+    ASSERT_TRUE(client->Send(Batch(next_seq_[r]++, per[r])).ok());
+    const absl::Status flushed = client->Flush(absl::Seconds(30));
+    ASSERT_TRUE(flushed.ok()) << flushed;
+    ASSERT_TRUE(client->Close().ok());
+  }
+  SealEverything();
+  grpc::ClientContext ctx;
+  v1::HopLatencyRequest req;
+  *req.mutable_range()->mutable_start() = TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(start));
+  *req.mutable_range()->mutable_end() =
+      TimeUtil::NanosecondsToTimestamp(static_cast<int64_t>(start) + kNsPerMinute);
+  v1::HopLatencyResponse r;
+  ASSERT_TRUE(query_->HopLatency(&ctx, req, &r).ok());
+  ASSERT_EQ(r.queues_size(), 3) << r.ShortDebugString();
+  EXPECT_EQ(r.queues(0).node(), "r2");
+  EXPECT_EQ(r.queues(0).ifindex(), 0u);
+  EXPECT_EQ(r.queues(0).latency().count(), 500u);
+  EXPECT_EQ(Ns(r.queues(0).latency().min()), 1'000'000);
+  EXPECT_EQ(Ns(r.queues(0).latency().max()), 5'000'000);
+  EXPECT_EQ(r.queues(1).ifindex(), 3u);
+  EXPECT_EQ(r.queues(1).interface_name(), "r2-r3");
+  EXPECT_EQ(r.queues(1).latency().count(), 400u);
+  EXPECT_EQ(Ns(r.queues(1).latency().p50()), 5'000'000);
+  EXPECT_EQ(r.queues(2).ifindex(), 4u);
+  EXPECT_EQ(r.queues(2).interface_name(), "") << "not in the report";
+  EXPECT_EQ(r.queues(2).latency().count(), 100u);
+  // The hop r2 -> r3 is what is left of it after the queue.
+  ASSERT_EQ(r.hops_size(), 2);
+  EXPECT_EQ(r.hops(1).from_node(), "r2");
+  EXPECT_EQ(Ns(r.hops(1).latency().min()), Hop2(1) - 5'000'000);
+  EXPECT_EQ(Ns(r.hops(1).latency().max()), Hop2(95) - 1'000'000);
+  // Residence stays forwarding only.
+  EXPECT_EQ(Ns(r.residences(1).latency().max()), kRes[1]);
+  // A trace shows the queue beside the residence.
+  grpc::ClientContext tctx;
+  v1::TracePacketRequest treq;
+  treq.set_hash(TestHash(100'001));
+  v1::TracePacketResponse trace;
+  ASSERT_TRUE(query_->TracePacket(&tctx, treq, &trace).ok());
+  ASSERT_EQ(trace.trajectories_size(), 1);
+  ASSERT_EQ(trace.trajectories(0).observations_size(), 3);
+  EXPECT_FALSE(trace.trajectories(0).observations(0).has_queue());
+  EXPECT_EQ(Ns(trace.trajectories(0).observations(1).queue()), 5'000'000);
+  EXPECT_EQ(trace.trajectories(0).observations(2).hop_from_previous_ns(), Hop2(1) - 5'000'000);
+}
+
 // The clock state a node's Hello gives (the stored one until its next
 // Hello or report).
 v1::ClockState Clock(bool synchronized, uint64_t error_ns, const std::string& domain) {

@@ -30,6 +30,10 @@ TEST(BatchColumnsTest, AnOlderAgentsBatchWithoutTheNewColumnsIsRead) {
   batch.clear_residence_ns();
   batch.clear_ttl();
   batch.clear_gso_segs();
+  batch.clear_queue_ns();
+  int had_queue = 0;
+  for (const Observation& o : in) had_queue += o.has_queue();
+  ASSERT_GT(had_queue, 0);
   std::vector<Observation> out;
   ASSERT_TRUE(ObservationsFromBatch(batch, &out).ok());
   ASSERT_EQ(out.size(), in.size());
@@ -37,6 +41,9 @@ TEST(BatchColumnsTest, AnOlderAgentsBatchWithoutTheNewColumnsIsRead) {
     EXPECT_EQ(o.residence_ns, 0u);
     EXPECT_EQ(o.ttl, 0u);
     EXPECT_EQ(o.gso_segs, 1u);
+    // No queue time sent: none claimed, whatever the flags said.
+    EXPECT_FALSE(o.has_queue());
+    EXPECT_EQ(o.departure_ns(), o.exit_ns);
   }
   // Present, they must be whole.
   batch.add_ttl(64);

@@ -44,12 +44,13 @@ std::vector<std::string> FlagsDefinedIn(const std::string& source) {
   return names;
 }
 
-// `--name` as a whole word (not the start of a longer flag's name).
+// An entry of its own for `--name`: a line that starts with it (not a
+// mention in another flag's text, nor the start of a longer flag's name).
 bool ListsFlag(const std::string& help, const std::string& name) {
-  const std::string want = "--" + name;
+  const std::string want = "\n  --" + name;
   for (size_t at = help.find(want); at != std::string::npos; at = help.find(want, at + 1)) {
     const size_t next = at + want.size();
-    if (next == help.size() || !IsNameChar(help[next])) return true;
+    if (next == help.size() || help[next] == ' ' || help[next] == '\n') return true;
   }
   return false;
 }
@@ -70,6 +71,8 @@ void ExpectHelp(const std::string& binary, const std::string& source,
   for (const char* abseil : {"main.cc", "flags.cc", ".cc:", "Flags from", "absl/"}) {
     EXPECT_EQ(help.out.find(abseil), std::string::npos) << abseil << "\n" << help.out;
   }
+  // A heading table naming a flag that is not defined says so in the text.
+  EXPECT_EQ(help.out.find("(no such flag)"), std::string::npos) << help.out;
   EXPECT_TRUE(ListsFlag(help.out, "help"));
   EXPECT_TRUE(ListsFlag(help.out, "version"));
   for (const char* other : {"-h", "--helpshort", "-help", "--help=main", "--helpon=x",

@@ -29,6 +29,8 @@ inline std::vector<Observation> RandomObservations(size_t n, uint64_t seed) {
     if (rng() % 100 == 0) o.residence_ns = rng() % 100'000 + 1;
     o.ttl = static_cast<uint32_t>(rng() % 255 + 1);
     o.gso_segs = rng() % 10 == 0 ? static_cast<uint32_t>(rng() % 44 + 2) : 1;
+    // Timed hand-offs: mostly tens of microseconds, sometimes a full queue.
+    if (o.has_queue()) o.queue_ns = rng() % 4 == 0 ? rng() % 50'000'000 : rng() % 100'000;
   }
   return v;
 }

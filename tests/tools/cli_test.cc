@@ -281,6 +281,55 @@ TEST_F(CliTest, HopsFromToKeepsThePathsHopsInOrder) {
   EXPECT_TRUE(absl::StrContains(none.out, "no packet went from r3 to r1")) << none.out;
 }
 
+TEST_F(CliTest, HopsShowEachRoutersEgressQueueByInterfaceName) {
+  auto reporter = Client("r2");
+  ASSERT_TRUE(reporter->Connect().ok());
+  v1::NodeReport report;
+  v1::NetworkInterface* i = report.add_interfaces();
+  i->set_ifindex(3);
+  i->set_name("r2-r3");
+  ASSERT_TRUE(reporter->SendReport(report).ok());
+  ASSERT_TRUE(reporter->Close().ok());
+  // 200 more packets, r2 timing 5 ms in its queue toward interface 3.
+  const uint64_t start = kT0 + 30'000'000'000ULL;
+  std::vector<std::vector<Observation>> per(3);
+  for (int n = 0; n < 200; ++n) {
+    Crossing c = Cross(TestHash(start + n), start + static_cast<uint64_t>(n) * 1'000'000,
+                       {10'000, 20'000, 30'000}, {1'000'000, 20'000'000});
+    c.per_router[1].flags |= Observation::kFlagHandoff;
+    c.per_router[1].queue_ns = 5'000'000;
+    for (int r = 0; r < 3; ++r) per[r].push_back(c.per_router[r]);
+  }
+  v1::ClockState synced;
+  synced.set_synchronized(true);
+  synced.set_estimated_error_ns(1000);
+  for (int r = 0; r < 3; ++r) {
+    auto client = Client("r" + std::to_string(r + 1), synced);
+    ASSERT_TRUE(client->Connect().ok());
+    ASSERT_TRUE(client->Send(Batch(seq_[r]++, per[r])).ok());
+    ASSERT_TRUE(client->Flush(absl::Seconds(30)).ok());
+    ASSERT_TRUE(client->Close().ok());
+  }
+  ASSERT_TRUE(collector_->Sync().ok());
+  const CliRun hops = Hoplat(Flags() + " hops");
+  ASSERT_EQ(hops.rc, 0) << hops.out;
+  const std::string header = LineStartingWith(hops.out, "egress queue");
+  EXPECT_FALSE(header.empty()) << hops.out;
+  for (const char* row : {"r2 ", "r2 r2-r3 (#3) "}) {
+    const std::string line = LineStartingWith(hops.out.substr(hops.out.find("egress queue")), row);
+    EXPECT_TRUE(absl::StrContains(line, " 200 ")) << row << "\n" << hops.out;
+    EXPECT_TRUE(absl::StrContains(line, "5ms")) << row << "\n" << hops.out;
+  }
+  // A segment keeps the queues of the nodes that send along it.
+  const CliRun segment = Hoplat(Flags() + " --json hops r2 r3");
+  ASSERT_EQ(segment.rc, 0) << segment.out;
+  EXPECT_EQ(ParseJson<v1::HopLatencyResponse>(segment.out).queues_size(), 2) << segment.out;
+  const CliRun first = Hoplat(Flags() + " --json hops r1 r2");
+  ASSERT_EQ(first.rc, 0) << first.out;
+  EXPECT_EQ(ParseJson<v1::HopLatencyResponse>(first.out).queues_size(), 0)
+      << "r1 has no queue timed; r2's is after the segment: " << first.out;
+}
+
 TEST_F(CliTest, ClocksListsEachPairWithItsMethod) {
   SealEverything();  // correlated: the hops have been seen
   v1::ClockOffsetsResponse api;

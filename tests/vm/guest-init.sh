@@ -78,6 +78,8 @@ wait_count() {
   i=0; while [ "$(grep -c "$2" "$1" 2>/dev/null)" -lt "$3" ]; do
     i=$((i + 1)); [ $i -gt 200 ] && return 1; sleep 0.05; done
 }
+# counter NS NAME: one counter of that namespace, over genetlink.
+counter() { ip netns exec "$1" "$P" counters | sed -n "s/.* $2=\([0-9]*\).*/\1/p"; }
 fwd() { cat "$@" | grep '^R .* kind=fwd '; }
 hashes() { sed -n 's/.*hash=\([0-9a-f]*\).*/\1/p'; }
 
@@ -127,7 +129,7 @@ ttls() { sed -n 's/.*hash=\([0-9a-f]*\).* ttl=\([0-9]*\).*/\1 \2/p' | sort; }
 fwd /tmp/rec_r1 | ttls >/tmp/t_r1; fwd /tmp/rec_r2 | ttls >/tmp/t_r2
 ttl_bad=$(awk 'NR == FNR { t[$1] = $2; next } ($1 in t) { d = t[$1] - $2; if (d != 1 && d != -1) n++ } END { print n + 0 }' /tmp/t_r1 /tmp/t_r2)
 ttl_pairs=$(awk 'NR == FNR { t[$1] = 1; next } ($1 in t) { n++ } END { print n + 0 }' /tmp/t_r1 /tmp/t_r2)
-out64=$(grep '^R .* kind=out ' /tmp/rec_h1 | grep -c ' ttl=64$')
+out64=$(grep '^R .* kind=out ' /tmp/rec_h1 | grep -c ' ttl=64 ')
 check s1_ttl_one_lower_per_router $([ "$ttl_bad" = 0 ] && [ "$ttl_pairs" -ge 40 ] && [ "$out64" -ge 20 ]; echo $?) \
   "pairs r1/r2 $ttl_pairs, not one apart $ttl_bad; h1 sent with ttl 64: $out64"
 # Userspace hashes the bytes r2 received (TTL 63, DSCP rewritten) to r2's own hashes.
@@ -171,7 +173,67 @@ check s2_netem_hop_median $([ "$n" = 20 ] && [ "$median" -ge 19500000 ] && [ "$m
   "median r2.arrival - r1.exit = $median ns over $n (want 20 ms, -0.5/+3 ms: a busy host slows TCG)"
 rmed=$(fwd /tmp/rec2_r1 | awk '{ split($6, r, "="); print r[2] }' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] + 0 }')
 check s2_residence_excludes_netem $([ "$rmed" -lt 5000000 ]; echo $?) "median residence in r1 = $rmed ns"
+# The netem qdisc is r1's egress queue: each record's queue time holds the
+# delay, and the wire hop (hand-off at r1 to arrival at r2) does not.
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "none" }'; }
+oif2=$(ip -n r1 -o link show r1-r2 | cut -d: -f1)
+qmed=$(fwd /tmp/rec2_r1 | sed -n "s/.* out=$oif2 .* q=\\([0-9]*\\)\$/\\1/p" | median)
+fwd /tmp/rec2_r1 | grep " out=$oif2 " | awk '{ split($2, h, "="); split($5, e, "="); split($NF, q, "="); if (q[2] >= 0) print h[2], e[2] + q[2] }' | sort >/tmp/x_r1
+wire=$(awk 'NR == FNR { x[$1] = $2; next } ($1 in x) { print $2 - x[$1] }' /tmp/x_r1 /tmp/a_r2 | median)
+echo "FIGURE netem_queue_median_ns $qmed wire_hop_median_ns $wire"
+check s2_netem_is_queueing $([ "$qmed" != none ] && [ "$qmed" -ge 19500000 ] && [ "$qmed" -le 23000000 ] &&
+  [ "$wire" != none ] && [ "$wire" -ge 0 ] && [ "$wire" -le 2000000 ]; echo $?) \
+  "median queue time in r1 toward r2 = $qmed ns (want 20 ms, -0.5/+3 ms); wire hop r1 hand-off -> r2 arrival = $wire ns (want at most 2 ms)"
 tc -n r1 qdisc del dev r1-r2 root
+
+# ---- scenario 9: a shaped egress queue, timed at the hand-off to the driver ----
+# r2 shapes toward h2 (tbf 4 Mbit/s, queue up to 150 ms) while iperf3 sends
+# 8 Mbit/s of UDP from h1: the queue fills and overflows. A capture on
+# r2-h2 sees each packet after the qdisc with the kernel's own time stamp;
+# for the same packets (by hash), capture time - POST_ROUTING exit must
+# agree with hoplat's queue time. Packets the qdisc drops leave records
+# without a hand-off, one per tbf drop.
+tc -n r2 qdisc add dev r2-h2 root tbf rate 4mbit burst 4kb latency 150ms
+S=/tmp/stop9
+start_bg rec9_r2 r2 read $S
+start_bg rec9_h2 h2 read $S
+start_bg cap9 r2 capture-out r2-h2 $S
+ip netns exec h2 iperf3 -s -1 >/tmp/iperf9_s 2>&1 &
+i=0; until ip netns exec h2 grep -qE ':1451 0+:0000 0A' /proc/net/tcp6 /proc/net/tcp 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 200 ] && break; sleep 0.05; done
+u0=$(counter r2 handoff_unseen)
+ip netns exec h1 iperf3 -u -b 8M -l 1200 -t 3 -c 203.0.113.2 >/tmp/iperf9_c 2>&1 || fail s9_iperf3 "$(tail -1 /tmp/iperf9_c)"
+# Until the dropped packets' records have left (handoff_timeout_ms), at most 5 s.
+i=0; until [ "$(counter r2 in_handoff)" = 0 ]; do i=$((i + 1)); [ $i -gt 50 ] && break; sleep 0.1; done
+stop_all $S
+u1=$(counter r2 handoff_unseen)
+tbf_drops=$(tc -n r2 -s qdisc show dev r2-h2 | sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' | head -1)
+tc -n r2 qdisc del dev r2-h2 root
+# POST_ROUTING exit of r2's forwarded records toward h2 (ifindex of r2-h2).
+oif=$(ip -n r2 -o link show r2-h2 | cut -d: -f1)
+fwd /tmp/rec9_r2 | grep " out=$oif " >/tmp/f9
+awk '{ split($2, h, "="); split($5, e, "="); split($NF, q, "="); print h[2], e[2], q[2] }' /tmp/f9 | sort >/tmp/q9
+grep '^C ' /tmp/cap9 | sed -n 's/.*hash=\([0-9a-f]*\).* ts=\([0-9]*\)$/\1 \2/p' | sort >/tmp/c9
+# hash, hoplat's queue time, the capture's (ts - exit), for packets seen by both
+awk 'NR == FNR { e[$1] = $2; q[$1] = $3; next } ($1 in e) && q[$1] >= 0 { print $1, q[$1], $2 - e[$1] }' \
+  /tmp/q9 /tmp/c9 >/tmp/m9
+matched=$(wc -l </tmp/m9)
+hq=$(awk '{ print $2 }' /tmp/m9 | median); cq=$(awk '{ print $3 }' /tmp/m9 | median)
+dq=$(awk '{ d = $2 - $3; if (d < 0) d = -d; print d }' /tmp/m9 | median)
+echo "FIGURE tbf_queue_median_ns hoplat $hq capture $cq per_packet_abs_diff_median $dq over $matched packets"
+check s9_queue_time_matches_capture $([ "$matched" -ge 500 ] && [ "$hq" -ge 20000000 ] &&
+  awk -v a="$hq" -v b="$cq" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 50000) }'; echo $?) \
+  "median queue time on r2-h2: hoplat $hq ns, capture after the qdisc $cq ns, over $matched packets (want within 50 us, queue at least 20 ms)"
+# The hop r2 -> h2 on the wire: h2's arrival - r2's hand-off; before, from r2's POST_ROUTING.
+grep '^R .* kind=in ' /tmp/rec9_h2 | awk '{ split($2, h, "="); split($4, a, "="); print h[2], a[2] }' | sort >/tmp/a9
+wire9=$(awk 'NR == FNR { x[$1] = $2 + $3; ok[$1] = $3 >= 0; next } ($1 in x) && ok[$1] { print $2 - x[$1] }' /tmp/q9 /tmp/a9 | median)
+post9=$(awk 'NR == FNR { x[$1] = $2; next } ($1 in x) { print $2 - x[$1] }' /tmp/q9 /tmp/a9 | median)
+check s9_hop_excludes_queue $([ "$wire9" != none ] && [ "$wire9" -ge 0 ] && [ "$wire9" -le 2000000 ] && [ "$post9" -ge 20000000 ]; echo $?) \
+  "median r2 hand-off -> h2 arrival $wire9 ns (want at most 2 ms); from r2's POST_ROUTING it would be $post9 ns"
+noho=$(grep -c ' q=-1$' /tmp/f9)
+check s9_qdisc_drops_leave_without_handoff $([ "${tbf_drops:-0}" -gt 0 ] && [ "$noho" = "$tbf_drops" ] &&
+  [ $((u1 - u0)) = "$tbf_drops" ]; echo $?) \
+  "tbf dropped $tbf_drops; r2 records toward h2 without a hand-off $noho, handoff_unseen $u0 -> $u1"
 
 # ---- sampling: 1 in 4 by hash keeps the same packets on both routers ----
 for r in r1 r2; do ip netns exec $r "$P" set one_in=4 >/dev/null || fail "set_one_in_$r"; done
@@ -291,8 +353,6 @@ check s3_ring_drops_counted $([ "${drops:-0}" -gt 0 ] && [ "${held:-999}" -le 12
 rmmod hoplat && insmod /hoplat.ko || fail s3_reload
 
 # ---- scenario 3c: sampled packets that leave no record are counted ----
-# counter NS NAME: one counter of that namespace, over genetlink.
-counter() { ip netns exec "$1" "$P" counters | sed -n "s/.* $2=\([0-9]*\).*/\1/p"; }
 # With --paths forward, packets delivered to the router itself are sampled
 # at arrival and then not recorded: counted as filtered.
 ip netns exec r1 "$P" set paths=0x19 || fail s3c_set_paths
@@ -333,7 +393,7 @@ balance() {
   echo "$1" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); c[kv[1]] = kv[2] }
     s = c["records_read"] + c["ring_drops"] + c["no_reader"] + c["unmatched"] + c["filtered"] +
         c["close_discards"] + c["stash_full"]
-    print (s == c["sampled"] && c["in_stash"] == 0) ? "ok" : "bad", s }'
+    print (s == c["sampled"] && c["in_stash"] == 0 && c["in_handoff"] == 0) ? "ok" : "bad", s }'
 }
 u0=$(counter r1 unmatched); f0=$(counter r1 filtered); d0=$(counter r2 close_discards)
 ip netns exec r1 ethtool -K r1-h1 gro on && ip netns exec r2 ethtool -K r2-r1 gro on &&
@@ -393,6 +453,10 @@ for d in "r1 r1-h1" "r2 r2-r1"; do
   napi=$(ip netns exec $1 ethtool -S $2 | awk '/rx_queue_0_xdp_packets/ { print $2 }')
   check "s7_list_receive_$1" $([ "${napi:-0}" -gt 1000 ]; echo $?) "$2: ${napi:-none} packets through veth NAPI/GRO"
 done
+# r1 forwards h1's GRO aggregates to r1-r2, which has no GSO: segmented in
+# software after POST_ROUTING, so their records leave without a hand-off.
+gso7=$(echo "$c7_r1" | sed -n 's/.* handoff_gso=\([0-9]*\).*/\1/p')
+check s7_software_gso_counted_in_r1 $([ "${gso7:-0}" -gt 0 ]; echo $?) "handoff_gso=$gso7"
 u1=$(echo "$c7_r1" | sed -n 's/.* unmatched=\([0-9]*\).*/\1/p')
 f1=$(echo "$c7_r1" | sed -n 's/.* filtered=\([0-9]*\).*/\1/p')
 d1=$(echo "$c7_r2" | sed -n 's/.* close_discards=\([0-9]*\).*/\1/p')

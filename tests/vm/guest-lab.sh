@@ -4,6 +4,10 @@
 #   h1 -- r1 -- r2 -- r3 -- h2      (netem delay on r2 -> r3, and back with
 #                                     hoplat.symmetric=1)
 #
+# The delay is r2's egress qdisc on r2-r3 (a queue, which hoplat times), or
+# with hoplat.wire=1 the wire's: a bridge in namespace w between r2 and r3,
+# with netem on its port toward r3 (no router's hook sees a bridged frame).
+#
 # one hoplat-agent per router reaching the collector on the host through
 # QEMU's user networking (10.0.2.2 is the host's loopback), traffic both
 # ways, then the agents are stopped (they deliver everything) and the
@@ -12,7 +16,7 @@
 # hoplat.symmetric=, hoplat.seconds= (traffic), hoplat.clocks= (lab clocks).
 arg() { sed -n "s/.*hoplat\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 port=$(arg port); delay=$(arg delay_ms); secs=$(arg seconds); clocks=$(arg clocks)
-jitter=$(arg jitter_ms); symmetric=$(arg symmetric)
+jitter=$(arg jitter_ms); symmetric=$(arg symmetric); wire=$(arg wire)
 progress() { echo "HOPLAT_PROGRESS $*"; }
 lab_fail() { echo "HOPLAT_RESULT FAIL ($*)"; sync; poweroff -f; }
 
@@ -21,16 +25,24 @@ ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default
   lab_fail "no network device"
 
 progress "topology h1 - r1 - r2 - r3 - h2"
-for n in h1 r1 r2 r3 h2; do ip netns add $n; ip -n $n link set lo up; done
+spaces="h1 r1 r2 r3 h2"; [ "$wire" = 1 ] && spaces="$spaces w"
+for n in $spaces; do ip netns add $n; ip -n $n link set lo up; done
 link() { ip -n "$1" link add "$2" type veth peer name "$4" netns "$3"; }
-link h1 eth0 r1 r1-h1; link r1 r1-r2 r2 r2-r1; link r2 r2-r3 r3 r3-r2; link h2 eth0 r3 r3-h2
+link h1 eth0 r1 r1-h1; link r1 r1-r2 r2 r2-r1; link h2 eth0 r3 r3-h2
+if [ "$wire" = 1 ]; then
+  link r2 r2-r3 w w-r2; link r3 r3-r2 w w-r3
+  ip -n w link add br0 type bridge || lab_fail "no bridge"
+  ip -n w link set w-r2 master br0 && ip -n w link set w-r3 master br0 || lab_fail "no bridge ports"
+else
+  link r2 r2-r3 r3 r3-r2
+fi
 addr() { ip -n "$1" addr add "$3" dev "$2"; ip -n "$1" addr add "$4" dev "$2" nodad; }
 # The compose lab's addresses (docker-compose.yml), link by link.
 addr h1 eth0 192.0.2.2/26 2001:db8:1::2/64;       addr r1 r1-h1 192.0.2.3/26 2001:db8:1::3/64
 addr r1 r1-r2 198.51.100.2/26 2001:db8:2::2/64;   addr r2 r2-r1 198.51.100.3/26 2001:db8:2::3/64
 addr r2 r2-r3 198.51.100.66/26 2001:db8:3::66/64; addr r3 r3-r2 198.51.100.67/26 2001:db8:3::67/64
 addr r3 r3-h2 203.0.113.2/26 2001:db8:4::2/64;    addr h2 eth0 203.0.113.3/26 2001:db8:4::3/64
-for n in h1 r1 r2 r3 h2; do
+for n in $spaces; do
   for d in $(ip -n $n -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do ip -n $n link set "$d" up; done
 done
 for r in r1 r2 r3; do ip netns exec $r sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1; done
@@ -44,9 +56,14 @@ route r2 203.0.113.0/26 198.51.100.67 2001:db8:4::/64 2001:db8:3::67
 ip netns exec h1 ping -c 1 -W 5 203.0.113.3 >/dev/null 2>&1 || lab_fail "h1 cannot reach h2"
 ip netns exec h1 ping -6 -c 1 -W 5 2001:db8:4::3 >/dev/null 2>&1 || lab_fail "h1 cannot reach h2 over IPv6"
 netem="delay ${delay}ms"; [ "${jitter:-0}" = 0 ] || netem="$netem ${jitter}ms"
-tc -n r2 qdisc add dev r2-r3 root netem $netem limit 100000
-# hoplat.symmetric=1: the link as slow the other way too.
-if [ "$symmetric" = 1 ]; then tc -n r3 qdisc add dev r3-r2 root netem $netem limit 100000; fi
+if [ "$wire" = 1 ]; then
+  tc -n w qdisc add dev w-r3 root netem $netem limit 100000
+  # hoplat.symmetric=1: the link as slow the other way too.
+  if [ "$symmetric" = 1 ]; then tc -n w qdisc add dev w-r2 root netem $netem limit 100000; fi
+else
+  tc -n r2 qdisc add dev r2-r3 root netem $netem limit 100000
+  if [ "$symmetric" = 1 ]; then tc -n r3 qdisc add dev r3-r2 root netem $netem limit 100000; fi
+fi
 
 progress "agents r1 r2 r3 -> collector 10.0.2.2:$port"
 for r in r1 r2 r3; do

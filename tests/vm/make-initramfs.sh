@@ -34,7 +34,7 @@ fi
 cp /usr/lib/x86_64-linux-gnu/tc/*.dist "$R/usr/lib/x86_64-linux-gnu/tc/" 2>/dev/null || true
 
 : >"$R/etc/modlist"
-for m in veth sch_netem sch_prio cls_u32 act_pedit act_csum virtio_pci virtio_net; do
+for m in veth bridge sch_netem sch_prio sch_tbf sch_htb cls_u32 act_pedit act_csum virtio_pci virtio_net; do
   modprobe -S "$KVER" --show-depends "$m" | awk '$1=="insmod"{print $2}' | while read -r ko; do
     grep -qxF "$ko" "$R/etc/modlist" && continue
     install -D -m644 "$ko" "$R$ko"

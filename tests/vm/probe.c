@@ -26,6 +26,9 @@
  *   hoplat-probe drainbench STOP1 STOP2 holds the device; at STOP1 times draining with
  *                                       1 MiB reads, at STOP2 with one record per read
  *   hoplat-probe capture IFACE STOPFILE hashes of IP packets received on IFACE
+ *   hoplat-probe capture-out IFACE STOPFILE
+ *                                       hashes of IP packets IFACE sends, after its qdisc,
+ *                                       with the kernel's time stamp of each (ts=, ns)
  *   hoplat-probe udp ADDR PORT COUNT    COUNT datagrams with distinct payloads
  *   hoplat-probe sink PORT STOPFILE     receives (and drops) UDP on PORT, IPv4 and IPv6
  *   hoplat-probe errors                 bad-input checks in this (idle) namespace
@@ -72,11 +75,13 @@ static void print_record(const struct hoplat_record *r)
 			   r->flags & HOPLAT_F_LOCAL_OUT ? "out" :
 			   r->flags & HOPLAT_F_LOCAL_IN ? "in" : "?";
 
+	/* q=-1: no hand-off timed (HOPLAT_F_HANDOFF unset). */
 	printf("R hash=%016llx kind=%s arr=%llu exit=%llu res=%llu in=%u out=%u len=%u gso=%u v=%u "
-	       "flags=%x ttl=%u\n",
+	       "flags=%x ttl=%u q=%lld\n",
 	       (unsigned long long)r->hash, kind, (unsigned long long)r->arrival_ns,
 	       (unsigned long long)r->exit_ns, (unsigned long long)r->residence_ns, r->ifindex_in,
-	       r->ifindex_out, r->length, r->gso_segs, r->version, r->flags, r->ttl);
+	       r->ifindex_out, r->length, r->gso_segs, r->version, r->flags, r->ttl,
+	       r->flags & HOPLAT_F_HANDOFF ? (long long)r->queue_ns : -1LL);
 }
 
 struct reader_args {
@@ -440,14 +445,22 @@ static const void *read_bytes(const void *ctx, u32 off, u32 len, void *buf)
 	return b->p + off;
 }
 
-static int cmd_capture(const char *ifname, const char *stop)
+/*
+ * outgoing: the packets IFACE sends, as the driver gets them (after the
+ * qdisc: the kernel copies them to packet sockets in xmit_one, just before
+ * net_dev_start_xmit), each with the kernel's CLOCK_REALTIME stamp of that
+ * copy (ts=, ns). Otherwise the packets IFACE receives.
+ */
+static int cmd_capture(const char *ifname, const char *stop, int outgoing)
 {
 	int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	unsigned char frame[65536];
+	int one = 1;
 
 	sll.sll_ifindex = (int)if_nametoindex(ifname);
-	if (fd < 0 || !sll.sll_ifindex || bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+	if (fd < 0 || !sll.sll_ifindex || bind(fd, (struct sockaddr *)&sll, sizeof(sll)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one))) {
 		printf("E capture %s: %s\n", ifname, strerror(errno));
 		return 1;
 	}
@@ -464,13 +477,36 @@ static int cmd_capture(const char *ifname, const char *stop)
 
 		if (!stopping && exists(stop))
 			stopping = 1;  /* drain what is queued, then out */
-		if (!stopping && poll(&p, 1, 100) <= 0)
+		char control[256];
+		struct iovec iov = { .iov_base = frame, .iov_len = sizeof(frame) };
+		struct msghdr msg = { .msg_name = &from, .msg_namelen = fl, .msg_iov = &iov,
+				      .msg_iovlen = 1, .msg_control = control,
+				      .msg_controllen = sizeof(control) };
+		unsigned long long ts = 0;
+
+		/*
+		 * Outgoing: no poll. A sleeper on the socket is woken from inside
+		 * the transmit path, between the copy's time stamp and the
+		 * driver hand-off the tests compare it with.
+		 */
+		if (!stopping && !outgoing && poll(&p, 1, 100) <= 0)
 			continue;
-		n = recvfrom(fd, frame, sizeof(frame), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		n = recvmsg(fd, &msg, MSG_DONTWAIT);
 		if (n < 0 && stopping)
 			break;
-		if (n < 14 || from.sll_pkttype == PACKET_OUTGOING)
+		if (n < 0 && outgoing) {
+			usleep(2000);
 			continue;
+		}
+		if (n < 14 || (from.sll_pkttype == PACKET_OUTGOING) != outgoing)
+			continue;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+				struct timespec t;
+
+				memcpy(&t, CMSG_DATA(c), sizeof(t));
+				ts = (unsigned long long)t.tv_sec * 1000000000ULL + t.tv_nsec;
+			}
 		if (frame[12] == 0x08 && frame[13] == 0x00)
 			v6 = 0;
 		else if (frame[12] == 0x86 && frame[13] == 0xdd)
@@ -480,10 +516,10 @@ static int cmd_capture(const char *ifname, const char *stop)
 		b.p = frame + 14;
 		b.len = (size_t)n - 14;
 		if (hoplat_hash_packet(&hoplat_default_key, v6, read_bytes, &b, (u32)b.len, 0, &info) == 0)
-			printf("C hash=%016llx v6=%d tos=%u ttl=%u proto=%u len=%u\n",
+			printf("C hash=%016llx v6=%d tos=%u ttl=%u proto=%u len=%u ts=%llu\n",
 			       (unsigned long long)info.hash, v6,
 			       v6 ? ((b.p[0] & 0xf) << 4 | b.p[1] >> 4) : b.p[1], v6 ? b.p[7] : b.p[8],
-			       v6 ? b.p[6] : b.p[9], info.length);
+			       v6 ? b.p[6] : b.p[9], info.length, ts);
 	}
 	return 0;
 }
@@ -659,7 +695,9 @@ static int cmd_counters(void)
 		[HOPLAT_A_NO_READER] = "no_reader", [HOPLAT_A_PARSE_ERRORS] = "parse_errors",
 		[HOPLAT_A_UNMATCHED] = "unmatched", [HOPLAT_A_RECORDS_READ] = "records_read",
 		[HOPLAT_A_FILTERED] = "filtered", [HOPLAT_A_CLOSE_DISCARDS] = "close_discards",
-		[HOPLAT_A_STASH_FULL] = "stash_full", [HOPLAT_A_IN_STASH] = "in_stash" };
+		[HOPLAT_A_STASH_FULL] = "stash_full", [HOPLAT_A_IN_STASH] = "in_stash",
+		[HOPLAT_A_HANDOFF_GSO] = "handoff_gso", [HOPLAT_A_HANDOFF_UNSEEN] = "handoff_unseen",
+		[HOPLAT_A_HANDOFF_FULL] = "handoff_full", [HOPLAT_A_IN_HANDOFF] = "in_handoff" };
 	char out[4096];
 	struct nlmsghdr *h = (struct nlmsghdr *)out;
 	struct nlattr *a;
@@ -843,7 +881,9 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "churn"))
 		return cmd_churn(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "capture"))
-		return cmd_capture(argv[2], argv[3]);
+		return cmd_capture(argv[2], argv[3], 0);
+	if (argc == 4 && !strcmp(argv[1], "capture-out"))
+		return cmd_capture(argv[2], argv[3], 1);
 	if (argc == 5 && !strcmp(argv[1], "udp"))
 		return cmd_udp(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "sink"))

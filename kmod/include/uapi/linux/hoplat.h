@@ -10,10 +10,11 @@
 
 #define HOPLAT_DEVICE "/dev/hoplat"
 /*
- * 2: ttl (was reserved0, zero in version 1). Readers accept 1 and 2; a
- * version 1 record's ttl is unknown (0).
+ * 2: ttl (was reserved0, zero in version 1).
+ * 3: queue_ns and HOPLAT_F_HANDOFF (was reserved1, zero before).
+ * Readers accept 1 to 3; what an older record lacks is unknown (0).
  */
-#define HOPLAT_RECORD_VERSION 2
+#define HOPLAT_RECORD_VERSION 3
 
 /* Record flags. */
 #define HOPLAT_F_FORWARDED	(1U << 0) /* PRE_ROUTING -> POST_ROUTING */
@@ -22,6 +23,10 @@
 #define HOPLAT_F_IPV6		(1U << 3)
 #define HOPLAT_F_FRAGMENT	(1U << 4) /* an IP fragment: no L4 fields were hashed */
 #define HOPLAT_F_NO_L4		(1U << 5) /* L4 header absent, unknown or truncated */
+/* queue_ns holds POST_ROUTING -> hand-off to the driver (version 3) */
+#define HOPLAT_F_HANDOFF	(1U << 6)
+/* segmented in software after POST_ROUTING: the segments' hand-off is not timed */
+#define HOPLAT_F_SW_GSO		(1U << 7)
 
 /*
  * One sampled packet, 64 bytes, host byte order. Read whole: read() returns
@@ -31,7 +36,7 @@ struct hoplat_record {
 	__u64 hash;		/* keyed hash of the invariant fields */
 	__u64 arrival_ns;	/* CLOCK_REALTIME at the arrival hook */
 	__u64 exit_ns;		/* CLOCK_REALTIME at the exit hook */
-	__u64 residence_ns;	/* CLOCK_MONOTONIC exit minus arrival */
+	__u64 residence_ns;	/* CLOCK_MONOTONIC exit hook minus arrival: forwarding */
 	__u32 ifindex_in;	/* 0 for locally originated packets */
 	__u32 ifindex_out;	/* 0 for locally delivered packets */
 	__u32 length;		/* IP total length at arrival, bytes */
@@ -39,8 +44,14 @@ struct hoplat_record {
 	__u16 gso_segs;		/* wire packets in this skb (GRO/GSO), at least 1 */
 	__u8 version;		/* HOPLAT_RECORD_VERSION */
 	__u8 ttl;		/* IPv4 TTL / IPv6 hop limit at arrival (every router lowers it) */
-	__u32 cpu;		/* CPU that saw the packet */
-	__u64 reserved1;
+	__u32 cpu;		/* CPU that saw the packet at its exit hook */
+	/*
+	 * With HOPLAT_F_HANDOFF: CLOCK_MONOTONIC hand-off to the driver
+	 * (net_dev_start_xmit, after the qdisc) minus the exit hook: the
+	 * egress queue. 0 without it (delivered locally, software GSO, or a
+	 * hand-off not seen).
+	 */
+	__u64 queue_ns;
 };
 
 /* Generic netlink. */
@@ -68,9 +79,12 @@ enum hoplat_attr {
 	 * Counters, per network namespace (u64). Every sampled packet ends in
 	 * one of them: PACKETS_SAMPLED = RECORDS_READ + RING_DROPS + NO_READER +
 	 * UNMATCHED + FILTERED + CLOSE_DISCARDS + STASH_FULL, exactly, once no
-	 * packet has arrived for 100 ms (IN_STASH is then 0) and the reader, if
-	 * one is open, has read its rings empty; while packets flow, add
-	 * IN_STASH and the records waiting in the rings (docs/netlink.md).
+	 * packet has arrived for 100 ms (IN_STASH is then 0), none has left
+	 * for the module parameter handoff_timeout_ms (IN_HANDOFF is then 0),
+	 * and the reader, if one is open, has read its rings empty; while
+	 * packets flow, add IN_STASH, IN_HANDOFF and the records waiting in
+	 * the rings (docs/netlink.md). The HANDOFF_* counters are records
+	 * delivered, not lost: they say why a record lacks its queue time.
 	 */
 	HOPLAT_A_PACKETS_SEEN,
 	HOPLAT_A_PACKETS_SAMPLED,
@@ -83,6 +97,16 @@ enum hoplat_attr {
 	HOPLAT_A_CLOSE_DISCARDS, /* records left unread in the rings when the reader closed */
 	HOPLAT_A_STASH_FULL,	/* arrivals pushed out of a full stash set before their exit */
 	HOPLAT_A_IN_STASH,	/* gauge: sampled arrivals waiting for their exit hook now */
+	/*
+	 * Records of packets that left by POST_ROUTING, delivered without
+	 * HOPLAT_F_HANDOFF: segmented in software (GSO); hand-off not seen in
+	 * time (dropped in the qdisc, freed, or stacked devices); pushed out of
+	 * a full hand-off table. IN_HANDOFF (gauge) waits for its hand-off now.
+	 */
+	HOPLAT_A_HANDOFF_GSO,
+	HOPLAT_A_HANDOFF_UNSEEN,
+	HOPLAT_A_HANDOFF_FULL,
+	HOPLAT_A_IN_HANDOFF,
 	__HOPLAT_A_MAX,
 };
 #define HOPLAT_A_MAX (__HOPLAT_A_MAX - 1)
