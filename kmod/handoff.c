@@ -44,6 +44,7 @@
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
+#include <linux/random.h>
 #include <linux/skbuff.h>
 #include <linux/timekeeping.h>
 #include <linux/tracepoint.h>
@@ -57,10 +58,15 @@ module_param_named(handoff, hoplat_handoff, bool, 0444);
 MODULE_PARM_DESC(handoff,
 		 "Time the egress queue up to the driver hand-off (default 1; 0: records leave at POST_ROUTING, as before record version 3)");
 
+bool hoplat_handoff_enabled(void)
+{
+	return hoplat_handoff;
+}
+
 static unsigned int hoplat_handoff_entries = 16384;
 module_param_named(handoff_entries, hoplat_handoff_entries, uint, 0444);
 MODULE_PARM_DESC(handoff_entries,
-		 "Records waiting for their device hand-off, all CPUs (rounded up to a power of 2; default 16384)");
+		 "Records waiting for their device hand-off, all CPUs (rounded up to a power of 2, at least 16; default 16384)");
 
 static unsigned int hoplat_handoff_timeout_ms = 1000;
 module_param_named(handoff_timeout_ms, hoplat_handoff_timeout_ms, uint, 0444);
@@ -76,6 +82,7 @@ struct handoff_entry {
 	u64 exit_mono;
 	u32 ifindex;
 	u32 net_len;	/* skb->len from the network header at POST_ROUTING */
+	u64 exit_hash;	/* the packet as it left the exit hook: after NAT */
 	struct hoplat_record rec;
 };
 
@@ -111,6 +118,30 @@ static void publish(const struct sk_buff **key, const struct sk_buff *skb)
 	smp_store_release(key, skb);
 }
 
+/*
+ * Frees a claimed way: a release too, so that the next claimer's writes to
+ * the entry come after this claimer's last read and write of it.
+ */
+static void release_way(const struct sk_buff **key)
+{
+	smp_store_release(key, NULL);
+}
+
+/* Module-private: the hand-off check's hash needs no agreement with anyone. */
+static struct hoplat_hash_key exit_key;
+
+/* The packet's hash as it is now, with exit_key; false if unreadable. */
+static bool exit_hash_of(const struct sk_buff *skb, bool ipv6, u32 len, u64 *hash)
+{
+	struct hoplat_pkt_info info;
+
+	if (hoplat_hash_packet(&exit_key, ipv6, hoplat_skb_read, skb, len,
+			       skb_is_gso(skb) ? skb_shinfo(skb)->gso_size : 0, &info))
+		return false;
+	*hash = info.hash;
+	return true;
+}
+
 static int find_way(const struct handoff_set *set, const struct sk_buff *skb)
 {
 	unsigned int w;
@@ -144,14 +175,17 @@ void hoplat_handoff_forget(const struct sk_buff *skb)
 {
 	struct handoff_entry *ents;
 	struct handoff_set *set = set_of(skb, &ents);
-	int w = find_way(set, skb);
+	int w;
 	bool wake = false;
 
+	if (!hoplat_handoff)
+		return;
+	w = find_way(set, skb);
 	if (w < 0 || !claim(&set->skb[w], skb))
 		return;
 	leave_unseen(&ents[w], false, &wake);
 	wake_reader(ents[w].net, wake);
-	WRITE_ONCE(set->skb[w], NULL);
+	release_way(&set->skb[w]);
 }
 
 /*
@@ -166,10 +200,14 @@ void hoplat_handoff_put(const struct net *net, const struct sk_buff *skb,
 	struct handoff_entry *ents;
 	struct handoff_set *set = set_of(skb, &ents);
 	const struct sk_buff *k;
+	u32 net_len = skb->len - skb_network_offset(skb);
 	bool wake = false;
+	u64 exit_hash;
 	int w, tries;
 
-	if (!hoplat_handoff) {
+	if (!exit_hash_of(skb, rec->flags & HOPLAT_F_IPV6, net_len, &exit_hash)) {
+		/* Unreadable as it leaves (it was readable at arrival): not timed. */
+		HOPLAT_COUNT(hoplat_pernet(net), handoff_unseen);
 		hoplat_deliver(hoplat_pernet(net), rec, &wake);
 		wake_reader(net, wake);
 		return;
@@ -208,38 +246,29 @@ store:
 	ents[w].net = net;
 	ents[w].exit_mono = exit_mono;
 	ents[w].ifindex = dev->ifindex;
-	ents[w].net_len = skb->len - skb_network_offset(skb);
+	ents[w].net_len = net_len;
+	ents[w].exit_hash = exit_hash;
 	ents[w].rec = *rec;
 	publish(&set->skb[w], skb);
 }
 
 /*
  * The skb at this address is the entry's packet: the same namespace, device
- * and length, and the same hash (the invariant fields: TTL, checksums and
- * DSCP may have changed meanwhile, what the hash covers not, short of NAT).
- * An skb freed without a tracepoint, or replaced by a copy, leaves its
- * address to the next skb, which may be sent on the same device with the
- * same length (the next packet of a flow): without the hash that one's
+ * and length, and the same hash as it left the exit hook (the invariant
+ * fields; TTL, checksums and DSCP may still change, and NAT is done by
+ * then). An skb freed without a tracepoint, or replaced by a copy, leaves
+ * its address to the next skb, which may be sent on the same device with
+ * the same length (the next packet of a flow): without the hash that one's
  * hand-off would be taken for this one's.
  */
 static bool same_packet(const struct handoff_entry *e, const struct sk_buff *skb,
 			const struct net_device *dev)
 {
-	const struct hoplat_config *cfg;
-	struct hoplat_pkt_info info;
 	u32 len = skb->len - skb_network_offset(skb);
-	bool same;
+	u64 hash;
 
-	if (e->net != dev_net(dev) || e->ifindex != dev->ifindex || e->net_len != len)
-		return false;
-	rcu_read_lock();
-	cfg = rcu_dereference(hoplat_pernet(e->net)->config);
-	same = cfg && !hoplat_hash_packet(&cfg->key, e->rec.flags & HOPLAT_F_IPV6, hoplat_skb_read,
-					  skb, len, skb_is_gso(skb) ? skb_shinfo(skb)->gso_size : 0,
-					  &info) &&
-	       info.hash == e->rec.hash;
-	rcu_read_unlock();
-	return same;
+	return e->net == dev_net(dev) && e->ifindex == dev->ifindex && e->net_len == len &&
+	       exit_hash_of(skb, e->rec.flags & HOPLAT_F_IPV6, len, &hash) && hash == e->exit_hash;
 }
 
 /*
@@ -270,7 +299,7 @@ static void handoff_probe(void *data, const struct sk_buff *skb, const struct ne
 		hoplat_deliver(hoplat_pernet(e->net), &e->rec, &wake);
 	}
 	wake_reader(e->net, wake);
-	WRITE_ONCE(set->skb[w], NULL);
+	release_way(&set->skb[w]);
 }
 
 /* Entries older than the timeout leave without their queue time. */
@@ -286,7 +315,8 @@ static void sweep(struct work_struct *work)
 
 		local_bh_disable();
 		for (w = 0; w < HANDOFF_WAYS; w++) {
-			const struct sk_buff *k = READ_ONCE(sets[s].skb[w]);
+			/* Acquire: the entry read below is k's publisher's or later. */
+			const struct sk_buff *k = smp_load_acquire(&sets[s].skb[w]);
 			bool wake = false;
 
 			if (!k || k == CLAIMED ||
@@ -300,7 +330,7 @@ static void sweep(struct work_struct *work)
 			}
 			leave_unseen(&ents[w], false, &wake);
 			wake_reader(ents[w].net, wake);
-			WRITE_ONCE(sets[s].skb[w], NULL);
+			release_way(&sets[s].skb[w]);
 		}
 		local_bh_enable();
 		if ((s & 255) == 255)
@@ -318,7 +348,7 @@ u64 hoplat_handoff_count(const struct net *net)
 
 	for (s = 0; s < n_sets; s++) {
 		for (w = 0; w < HANDOFF_WAYS; w++) {
-			const struct sk_buff *k = READ_ONCE(sets[s].skb[w]);
+			const struct sk_buff *k = smp_load_acquire(&sets[s].skb[w]);
 
 			if (k && k != CLAIMED && READ_ONCE(entries[s * HANDOFF_WAYS + w].net) == net)
 				n++;
@@ -340,7 +370,8 @@ void hoplat_handoff_purge(void)
 	mutex_lock(&purge_lock);
 	for (s = 0; s < n_sets; s++) {
 		for (w = 0; w < HANDOFF_WAYS; w++) {
-			const struct sk_buff *k = READ_ONCE(sets[s].skb[w]);
+			/* Acquire: e->net is k's publisher's (a freed way keeps a stale one). */
+			const struct sk_buff *k = smp_load_acquire(&sets[s].skb[w]);
 			struct handoff_entry *e = &entries[s * HANDOFF_WAYS + w];
 
 			if (!k || k == CLAIMED || !hoplat_pernet(READ_ONCE(e->net))->dying ||
@@ -348,7 +379,7 @@ void hoplat_handoff_purge(void)
 				continue;
 			/* Claimed: it may have been taken and put again meanwhile. */
 			if (hoplat_pernet(e->net)->dying)
-				WRITE_ONCE(sets[s].skb[w], NULL);
+				release_way(&sets[s].skb[w]);
 			else
 				publish(&sets[s].skb[w], k);
 		}
@@ -362,12 +393,14 @@ void hoplat_handoff_purge(void)
 
 int hoplat_handoff_init(void)
 {
-	unsigned int n = max(hoplat_handoff_entries, (unsigned int)HANDOFF_WAYS);
+	/* Two sets at least: hash_ptr() takes 1 to 32 bits, never 0. */
+	unsigned int n = max(hoplat_handoff_entries, 2U * HANDOFF_WAYS);
 	int err;
 
 	check_trace_callback_type_net_dev_start_xmit(handoff_probe);
+	get_random_bytes(&exit_key, sizeof(exit_key));
 	if (!hoplat_handoff)
-		n = HANDOFF_WAYS;	/* one set, never used */
+		n = 2 * HANDOFF_WAYS;	/* never used */
 	set_bits = ilog2(roundup_pow_of_two(n) / HANDOFF_WAYS);
 	hoplat_handoff_entries = (1U << set_bits) * HANDOFF_WAYS;
 	sets = kvcalloc(1U << set_bits, sizeof(*sets), GFP_KERNEL);

@@ -13,6 +13,7 @@
 #include <linux/skbuff.h>
 #include <linux/smp.h>
 #include <linux/timekeeping.h>
+#include <net/dst.h>
 
 #include "hoplat.h"
 
@@ -21,6 +22,40 @@ const void *hoplat_skb_read(const void *ctx, u32 offset, u32 len, void *buf)
 	const struct sk_buff *skb = ctx;
 
 	return skb_header_pointer(skb, skb_network_offset(skb) + offset, len, buf);
+}
+
+/* The MTU ip_finish_output and ip6_finish_output hold a packet to. */
+static unsigned int egress_mtu(const struct sk_buff *skb, const struct net_device *out)
+{
+	const struct dst_entry *dst = skb_dst(skb);
+
+	return dst ? dst_mtu(dst) : out->mtu;
+}
+
+/*
+ * A GSO packet that the stack segments after POST_ROUTING: for a device
+ * without that offload (validate_xmit_skb), or larger than the MTU
+ * (ip_finish_output_gso).
+ */
+static bool leaves_as_segments(struct sk_buff *skb, const struct net_device *out)
+{
+	return skb_is_gso(skb) && (netif_needs_gso(skb, netif_skb_features(skb)) ||
+				   !skb_gso_validate_network_len(skb, egress_mtu(skb, out)));
+}
+
+/*
+ * A packet that goes on to the driver as other skbs, known at POST_ROUTING:
+ * fragments of one larger than the MTU; or, with too little headroom for
+ * the link-layer header, the expanded copy that ip_finish_output2 and
+ * ip6_finish_output2 make of an skb that is shared or that no socket owns
+ * (skb_expand_head; a socket's own skb is expanded in place).
+ */
+static bool leaves_as_copy(const struct sk_buff *skb, const struct net_device *out)
+{
+	if (!skb_is_gso(skb) && skb->len > egress_mtu(skb, out))
+		return true;
+	return unlikely(skb_headroom(skb) < LL_RESERVED_SPACE(out) && out->header_ops &&
+			(!skb->sk || skb_shared(skb)));
 }
 
 static u32 family_bit(const struct nf_hook_state *state)
@@ -117,20 +152,14 @@ static unsigned int hoplat_exit_hook(void *priv, struct sk_buff *skb,
 	rec.cpu = smp_processor_id();
 	rec.queue_ns = 0;
 
-	if (local_in || !state->out) {
+	if (local_in || !state->out || !hoplat_handoff_enabled()) {
 		hoplat_deliver(hn, &rec, &wake);
-	} else if (skb_is_gso(skb) && netif_needs_gso(skb, netif_skb_features(skb))) {
+	} else if (leaves_as_segments(skb, state->out)) {
 		/* Segmented in software before the driver: the segments are new skbs. */
 		rec.flags |= HOPLAT_F_SW_GSO;
 		HOPLAT_COUNT(hn, handoff_gso);
 		hoplat_deliver(hn, &rec, &wake);
-	} else if (unlikely(skb_headroom(skb) < LL_RESERVED_SPACE(state->out) &&
-			    state->out->header_ops)) {
-		/*
-		 * Too little room for the link-layer header: ip_finish_output2
-		 * and ip6_finish_output2 replace a forwarded skb by an expanded
-		 * copy (skb_expand_head), whose hand-off is another skb's.
-		 */
+	} else if (leaves_as_copy(skb, state->out)) {
 		HOPLAT_COUNT(hn, handoff_unseen);
 		hoplat_deliver(hn, &rec, &wake);
 	} else {

@@ -136,6 +136,8 @@ void hoplat_stash_purge(void);
  */
 int hoplat_handoff_init(void);
 void hoplat_handoff_exit(void);
+/* Module parameter handoff: whether records wait for the hand-off at all. */
+bool hoplat_handoff_enabled(void);
 /* BH disabled. */
 void hoplat_handoff_put(const struct net *net, const struct sk_buff *skb,
 			const struct net_device *dev, u64 exit_mono,

@@ -338,8 +338,9 @@ check s3_poller $(grep -q POLL_FAIL /tmp/poller; [ $? = 1 ] && grep -q POLLS /tm
 check s3_netns_churn $(grep -q NETNS /tmp/nschurn; echo $?) "$(cat /tmp/nschurn)"
 check s3_open_close_churn $(grep -q '^CHURN opened=[1-9]' /tmp/churn; echo $?) "$(grep CHURN /tmp/churn)"
 
-# A small ring that nobody reads: drops are counted, packets still flow.
-rmmod hoplat && insmod /hoplat.ko ring_records=64 || fail s3_reload_small_ring
+# A small ring that nobody reads: drops are counted, packets still flow
+# (and the smallest hand-off table: two sets).
+rmmod hoplat && insmod /hoplat.ko ring_records=64 handoff_entries=1 || fail s3_reload_small_ring
 S=/tmp/stop3b
 start_bg hold_r1 r1 hold $S
 ip netns exec h1 ping -c 200 -i 0.01 -W 5 203.0.113.2 >/tmp/ping_flood 2>&1
