@@ -198,6 +198,15 @@ class IngestService::Reactor final
               absl::FormatDuration(o.max_future)));
         }
       }
+      // The departure (exit plus the queue) is held to the same bound, so
+      // that no queue time can wrap it.
+      if (obs[i].has_queue() && obs[i].queue_ns > hi - obs[i].exit_ns) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "batch %d observation %d: queue_ns %d puts its departure absurdly far past the "
+            "collector's clock (%s); accepted: up to %s after",
+            batch.seq(), i, obs[i].queue_ns, absl::FormatTime(now, absl::UTCTimeZone()),
+            absl::FormatDuration(o.max_future)));
+      }
     }
     return absl::OkStatus();
   }

@@ -316,6 +316,13 @@ TEST_F(IngestTest, AbsurdTimestampsAreInvalidArgument) {
   obs = Obs(3, 0, 1'000'000);  // 1970
   s = Exchange({Hello("r1"), BatchRequest(Batch(1, obs))});
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // A queue time that would wrap the departure past the collector's bound.
+  obs = Obs(3, 0);
+  obs[1].flags |= Observation::kFlagHandoff;
+  obs[1].queue_ns = UINT64_MAX - 5;
+  s = Exchange({Hello("r1"), BatchRequest(Batch(1, obs))});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "observation 1: queue_ns")) << s.error_message();
   const v1::ListNodesResponse nodes = Nodes();
   EXPECT_EQ(FindNode(nodes, "r1")->observations_stored(), 0u);
 }
