@@ -150,13 +150,18 @@ int main(int argc, char** argv) {
     if (absl::Status s = ConfigureModule(control.get()); !s.ok()) return Fail(std::string(s.message()));
     hoplat::ModuleControl* c = control.get();
     options.module_counters = [c] { return c->Counters(); };
+    // Interface names are for the collector's tables only: without them
+    // the agent still runs (the queues are named by index).
     auto table = hoplat::InterfaceTable::Open();
-    if (!table.ok()) return Fail(std::string(table.status().message()));
-    interfaces = std::move(*table);
-    hoplat::InterfaceTable* t = interfaces.get();
-    options.interfaces = [t](hoplat::v1::NodeReport* report) {
-      if (absl::Status s = t->AddTo(report); !s.ok()) hoplat::Logf("%s", s.message());
-    };
+    if (!table.ok()) {
+      hoplat::Logf("%s: reports carry no interface names", table.status().message());
+    } else {
+      interfaces = std::move(*table);
+      hoplat::InterfaceTable* t = interfaces.get();
+      options.interfaces = [t](hoplat::v1::NodeReport* report) {
+        if (absl::Status s = t->AddTo(report); !s.ok()) hoplat::Logf("%s", s.message());
+      };
+    }
   }
 
   // The device and the netlink sockets are bound to this namespace now;

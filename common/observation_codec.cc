@@ -170,7 +170,12 @@ absl::Status DecodeObservations(absl::string_view data, std::vector<Observation>
     if (version >= 3) {
       for (uint64_t i = 0; ok && i < n; ++i) ok = r.Varint(&o[i].queue_ns);
     } else {
-      for (uint64_t i = 0; i < n; ++i) o[i].queue_ns = 0;
+      // Stored before queue times were: the flag (the module's, kept by an
+      // older collector) claims none.
+      for (uint64_t i = 0; i < n; ++i) {
+        o[i].queue_ns = 0;
+        o[i].flags &= ~Observation::kFlagHandoff;
+      }
     }
   } else {
     for (uint64_t i = 0; i < n; ++i) {
@@ -178,6 +183,7 @@ absl::Status DecodeObservations(absl::string_view data, std::vector<Observation>
       o[i].ttl = 0;
       o[i].gso_segs = 1;
       o[i].queue_ns = 0;
+      o[i].flags &= ~Observation::kFlagHandoff;
     }
   }
   if (ok && r.remaining() != 0) ok = false;

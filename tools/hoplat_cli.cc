@@ -259,9 +259,11 @@ int Hops(v1::Query::Stub* q, const std::string& node, const std::string& to) {
       }
     }
     // Queues of the nodes that send along the segment (not its last: its
-    // queue is after the segment).
+    // queue is after the segment), per interface: a router's row over all
+    // its interfaces holds traffic to elsewhere too. (Which interface leads
+    // to the next node is not known here: each is shown.)
     for (const v1::QueueSummary& s : r.queues()) {
-      if (s.node() != to &&
+      if (s.ifindex() != 0 && s.node() != to &&
           std::find(routers.begin(), routers.end(), s.node()) != routers.end()) {
         *kept.add_queues() = s;
       }
